@@ -1,0 +1,1 @@
+"""From citizen timelines to monthly statuses, aggregates and reports (pure functions)."""

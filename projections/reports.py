@@ -1,0 +1,75 @@
+"""The month report of spec §6, assembled from tallies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from fractions import Fraction
+
+from puljemonitor.config import Participant, Pool, Rules
+from projections.aggregates import Tallies, aggregate
+from schemas.calendar import Month, format_month, month_range, parse_month, start_of_month_in
+from schemas.reports import InputCounts, ParticipantResult, Report, RulesUsed
+
+
+def window_months(pool: Pool, month: Month) -> range:
+    """Requirement-window months that count for a report of ``month`` (none after it)."""
+    return month_range(parse_month(pool.window_first), min(parse_month(pool.window_last), month))
+
+
+def report_months(pool: Pool, month: Month) -> list[Month]:
+    """Every month a report of ``month`` reads: the month itself and its window months."""
+    return sorted({month, *window_months(pool, month)})
+
+
+def published_cutoff(pool: Pool, month: Month) -> dt.datetime:
+    """Month M is published at the end of M + lag: only events recorded before that count."""
+    return start_of_month_in(month + pool.publication_lag_months + 1, pool.publication_timezone)
+
+
+def participant_result(tallies: Tallies, participant: Participant, pool: Pool, month: Month) -> ParticipantResult:
+    """A participant's aggregate for ``month`` and its best month of the window so far."""
+    best: tuple[Fraction, Month] | None = None
+    achieved = False
+    for m in window_months(pool, month):
+        agg = aggregate(tallies.combined(participant.codes, m), pool)
+        if not agg.measured:
+            continue
+        achieved = achieved or bool(agg.requirement_met)
+        share = Fraction(agg.positive, agg.measured)
+        if best is None or share > best[0]:
+            best = (share, m)
+    return ParticipantResult(
+        codes=list(participant.codes),
+        aggregate=aggregate(tallies.combined(participant.codes, month), pool),
+        achieved=achieved,
+        best_month=format_month(best[1]) if best else None,
+        best_share=float(best[0]) if best else None,
+    )
+
+
+def build_report(
+    tallies: Tallies,
+    *,
+    pool: Pool,
+    month: Month,
+    rules: Rules,
+    as_of: dt.datetime | None,
+    counts: InputCounts,
+) -> Report:
+    """Tallies that cover :func:`report_months` → the report object of spec §6."""
+    present = tallies.municipalities(month)
+    project_codes = [code for p in pool.participants for code in p.codes]
+    participants = {p.name: participant_result(tallies, p, pool, month) for p in pool.participants}
+    return Report(
+        pool=pool.name,
+        month=format_month(month),
+        as_of=as_of.isoformat() if as_of else None,
+        rules=RulesUsed(count_social_frikort=rules.count_social_frikort),
+        input=counts,
+        project=aggregate(tallies.combined(project_codes, month), pool),
+        national=aggregate(tallies.combined(present, month), pool),
+        municipalities={code: aggregate(tallies.combined([code], month), pool) for code in present},
+        participants=participants,
+        achieved_count=sum(r.achieved for r in participants.values()),
+        participant_count=len(participants),
+    )

@@ -1,0 +1,1 @@
+"""puljemonitor: event-sourced monitoring of the Danish employment pools."""

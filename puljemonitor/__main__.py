@@ -1,0 +1,3 @@
+from puljemonitor.cli import main
+
+main()

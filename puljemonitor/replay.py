@@ -1,0 +1,112 @@
+"""Offline replay: a JSON Lines log (file, .gz or stdin) → a store of applied events → reports.
+
+This is the reference the live system must equal. It calls the same pure functions as the
+worker: :class:`streams.intake.Intake` for every line, then the projections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gzip
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from tqdm import tqdm
+
+from projections.aggregates import Tallies, count_statuses
+from projections.reports import build_report, report_months
+from puljemonitor.config import Pool, Rules
+from puljemonitor.stores import MemoryStore, RocksStore
+from schemas.calendar import Month
+from schemas.reports import InputCounts, RejectedLine, Report
+from streams.intake import Intake
+
+PROGRESS_EVERY = 65_536
+
+
+@contextlib.contextmanager
+def open_log(source: str) -> Iterator[tuple[BinaryIO, int | None]]:
+    """The log as binary lines, with its size in bytes when known (for progress)."""
+    if source == "-":
+        yield sys.stdin.buffer, None
+        return
+    path = Path(source)
+    size = path.stat().st_size
+    if path.suffix == ".gz":
+        with open(path, "rb") as raw, gzip.open(raw) as lines:
+            yield _Counting(lines, raw), size
+    else:
+        with open(path, "rb") as lines:
+            yield lines, size
+
+
+class _Counting:
+    """Lines of a gzip stream, with progress measured on the compressed file."""
+
+    def __init__(self, lines: BinaryIO, raw: BinaryIO) -> None:
+        self._lines, self._raw = lines, raw
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._lines)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+
+def progress(total: int | None, unit: str, desc: str) -> tqdm:
+    """A progress bar on a terminal (stderr), silent otherwise."""
+    return tqdm(total=total, unit=unit, unit_scale=True, desc=desc, disable=None, leave=False, file=sys.stderr)
+
+
+class Replay:
+    """A log ingested into a store; reports can then be computed for any month and cut-off."""
+
+    def __init__(self, state: str | os.PathLike | None = None) -> None:
+        self.store = RocksStore(state) if state else MemoryStore()
+        self.intake: Intake | None = None
+
+    @property
+    def counts(self) -> InputCounts:
+        return self.intake.counts if self.intake else InputCounts()
+
+    def ingest(self, source: str, on_reject: Callable[[RejectedLine], None] | None = None) -> InputCounts:
+        """Feed every line of ``source``; blank lines are skipped and not counted."""
+        self.intake = intake = Intake(self.store, on_reject)
+        feed = intake.feed
+        with open_log(source) as (lines, size), progress(size, "B", "reading") as bar:
+            position = 0
+            for number, raw in enumerate(lines, 1):
+                if raw.isspace() or not raw:
+                    continue
+                feed(number, raw)
+                if not number % PROGRESS_EVERY and size:
+                    bar.update(lines.tell() - position)
+                    position = lines.tell()
+        return intake.counts
+
+    def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+        citizens = self.store.citizens()
+        total = len(self.store) if isinstance(self.store, MemoryStore) else None
+        with progress(total, "citizens", "projecting") as bar:
+            return count_statuses(bar_iter(citizens, bar), pool=pool, months=months, rules=rules, as_of=as_of)
+
+    def report(self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None) -> Report:
+        tallies = self.tallies(pool, report_months(pool, month), rules, as_of)
+        return build_report(tallies, pool=pool, month=month, rules=rules, as_of=as_of, counts=self.counts)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def bar_iter(items, bar: tqdm, every: int = 4096):
+    """Iterate while advancing ``bar`` in steps, so the bar costs nothing per item."""
+    n = 0
+    for n, item in enumerate(items, 1):
+        yield item
+        if not n % every:
+            bar.update(every)
+    bar.update(n % every)

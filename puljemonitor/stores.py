@@ -1,0 +1,91 @@
+"""Where the replay keeps each citizen's applied events: in memory, or in RocksDB on disk.
+
+Both give the same answers; RocksDB trades speed for memory that does not grow with the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from rocksdict import Options, Rdict, WriteBatch
+
+from schemas.events import AnyEvent, from_bytes, to_bytes
+from streams.citizen import Admission, admit
+
+
+class MemoryStore:
+    """citizen → {event id → event}."""
+
+    def __init__(self) -> None:
+        self._citizens: dict[str, dict[str, AnyEvent]] = {}
+
+    def admit(self, event: AnyEvent) -> Admission:
+        events = self._citizens.get(event.citizen)
+        if events is None:
+            events = self._citizens[event.citizen] = {}
+        return admit(events, event)
+
+    def citizens(self) -> Iterator[list[AnyEvent]]:
+        for events in self._citizens.values():
+            yield list(events.values())
+
+    def __len__(self) -> int:
+        return len(self._citizens)
+
+    def close(self) -> None:
+        self._citizens.clear()
+
+
+class RocksStore:
+    """Events under ``citizen \\0 id`` in RocksDB, so one citizen's events are adjacent in key order.
+
+    Writes are batched; a small dict of pending writes keeps read-your-writes for the
+    duplicate check. The state is scratch space for one replay and is cleared on open.
+    """
+
+    BATCH = 20_000
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        Rdict.destroy(self._path)
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self._db = Rdict(self._path, options)
+        self._pending: dict[bytes, bytes] = {}
+        self._count = 0
+
+    def admit(self, event: AnyEvent) -> Admission:
+        key = b"%s\x00%s" % (event.citizen.encode(), event.id.encode())
+        stored = self._pending.get(key) or self._db.get(key)
+        if stored is not None:
+            return Admission.DUPLICATE if from_bytes(stored) == event else Admission.CONFLICT
+        self._pending[key] = to_bytes(event)
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+        return Admission.APPLIED
+
+    def _flush(self) -> None:
+        batch = WriteBatch(raw_mode=True)
+        for key, value in self._pending.items():
+            batch.put(key, value)
+        self._db.write(batch)
+        self._pending.clear()
+
+    def citizens(self) -> Iterator[list[AnyEvent]]:
+        self._flush()
+        current: bytes | None = None
+        events: list[AnyEvent] = []
+        for key, value in self._db.items():
+            citizen = key[: key.index(b"\x00")]
+            if citizen != current:
+                if events:
+                    yield events
+                current, events = citizen, []
+            events.append(from_bytes(value))
+        if events:
+            yield events
+
+    def close(self) -> None:
+        self._db.close()
+        Rdict.destroy(self._path)

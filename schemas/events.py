@@ -1,0 +1,241 @@
+"""The event contract (spec §2): one msgspec type per event ``type``, a tagged union on ``type``.
+
+Decoding *is* validation. Type, enum, range and required-field checks run inside msgspec's C
+decoder; the few rules it cannot express (CPR-like citizens, date ranges, the enrollment
+freeze) run in ``__post_init__`` with plain string and integer operations, because a regex
+per field would cost as much as the whole decode. Every failure surfaces as a
+:class:`Rejection` whose text names the field and what was wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal, Union
+
+import msgspec
+
+from puljemonitor.config import municipalities, pools
+from schemas.calendar import Day, Month, bounds, parse_month
+
+CITIZEN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+CPR_PATTERN = r"^\d{6}-?\d{4}$"
+_CITIZEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_CPR_ANYWHERE = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+CPR_REDACTED = "[CPR redacted]"
+
+FIRST_DATE = dt.date(2000, 1, 1)
+LAST_DATE = dt.date(2099, 12, 31)
+_FIRST_MONTH = FIRST_DATE.year * 12
+_LAST_MONTH = LAST_DATE.year * 12 + 11
+
+Pool = Literal["afklaringspuljen", "bir"]
+Benefit = Literal[
+    "kontanthjaelp", "uddannelseshjaelp", "integrationsydelse", "overgangsydelse",
+    "selvforsoergelsesydelse", "sygedagpenge", "forrevalidering", "revalidering",
+    "ressourceforloeb", "ledighedsydelse", "fleksjob", "foertidspension", "seniorpension",
+    "folkepension", "none",
+]  # fmt: skip
+IncomeKind = Literal["ordinary", "apprentice", "social_frikort"]
+Offer = Literal["virksomhedspraktik", "loentilskud"]
+ExemptionReason = Literal[
+    "arbejdsfordeling_under_6_uger", "arbejdsfordeling_over_6_uger", "barsel",
+    "barsel_inden_6_uger", "dom_anbringelse", "kan_ikke_faa_pension", "standby",
+    "paa_vej_i_job", "paa_vej_efterloen", "paa_vej_folkepension", "sygdom",
+    "saerlig_oevrige", "vejrlig",
+]  # fmt: skip
+# Built from the reference data, so a code list change is a data change.
+MunicipalityCode = Literal[tuple(municipalities())]  # type: ignore[valid-type]
+
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Citizen = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        description="Pseudonym of the citizen; never a CPR number.",
+        extra_json_schema={"pattern": CITIZEN_PATTERN, "not": {"pattern": CPR_PATTERN}},
+    ),
+]
+Recorded = Annotated[
+    dt.datetime,
+    msgspec.Meta(tz=True, description="Transaction time: when the fact was registered (RFC 3339 with offset)."),
+]
+ValidDate = Annotated[
+    dt.date,
+    msgspec.Meta(
+        description="Valid time, YYYY-MM-DD",
+        extra_json_schema={"formatMinimum": str(FIRST_DATE), "formatMaximum": str(LAST_DATE)},
+    ),
+]
+MonthText = Annotated[
+    str,
+    msgspec.Meta(min_length=7, max_length=7, extra_json_schema={"pattern": r"^20\d\d-(0[1-9]|1[0-2])$"}),
+]
+Hours = Annotated[float, msgspec.Meta(ge=0, le=744)]
+
+
+class Rejection(ValueError):
+    """An input that is never applied, with a reason a person can act on."""
+
+
+def looks_like_cpr(text: str) -> bool:
+    """True for ``DDMMYY-SSSS`` or ``DDMMYYSSSS`` (the shape, not a checksum: err on the safe side)."""
+    n = len(text)
+    if n == 10:
+        return text.isdigit()
+    return n == 11 and text[6] == "-" and text[:6].isdigit() and text[7:].isdigit()
+
+
+def redact_cpr(text: str) -> str:
+    """Replace every CPR-like run of digits in raw text, so a rejected line can be kept and logged."""
+    return _CPR_ANYWHERE.sub(CPR_REDACTED, text)
+
+
+def _check_date(value: dt.date, field: str) -> None:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"`{field}` {value} is outside {FIRST_DATE}..{LAST_DATE} - at `$.{field}`")
+
+
+class Event(msgspec.Struct, tag_field="type", kw_only=True, gc=False):
+    """Fields every event has. ``gc=False``: events hold no references, and millions are kept."""
+
+    id: EventId
+    citizen: Citizen
+    recorded: Recorded
+
+    def __post_init__(self) -> None:
+        citizen = self.citizen
+        if citizen.strip(_CITIZEN_CHARS):
+            raise ValueError(f"`citizen` must match {CITIZEN_PATTERN} - at `$.citizen`")
+        if looks_like_cpr(citizen):
+            raise ValueError("`citizen` looks like a CPR number; send the pseudonym, CPR numbers never enter the system - at `$.citizen`")
+
+    def day(self) -> Day:
+        """The valid-time day the event is ordered by within its citizen."""
+        raise NotImplementedError
+
+
+class DatedEvent(Event, kw_only=True, gc=False):
+    at: ValidDate
+
+    def __post_init__(self) -> None:
+        Event.__post_init__(self)
+        _check_date(self.at, "at")
+
+    def day(self) -> Day:
+        return self.at.toordinal()
+
+
+class Enrolled(DatedEvent, tag="enrolled", kw_only=True, gc=False):
+    pool: Pool
+    municipality: MunicipalityCode
+
+    def __post_init__(self) -> None:
+        DatedEvent.__post_init__(self)
+        config = pools().get(self.pool)
+        if config and config.enrollment_closes and self.at > config.enrollment_closes:
+            raise ValueError(
+                f"enrollment into {self.pool} at {self.at} is after the target group was frozen "
+                f"on {config.enrollment_closes}; nobody joins later - at `$.at`"
+            )
+
+
+class BenefitChanged(DatedEvent, tag="benefit_changed", kw_only=True, gc=False):
+    benefit: Benefit
+
+
+class IncomeReported(Event, tag="income_reported", kw_only=True, gc=False):
+    month: MonthText
+    hours: Hours
+    kind: IncomeKind
+
+    def __post_init__(self) -> None:
+        Event.__post_init__(self)
+        text = self.month
+        if text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit() and "01" <= text[5:] <= "12"):
+            raise ValueError(f"`month` {text!r} is not a month YYYY-MM - at `$.month`")
+        if not _FIRST_MONTH <= int(text[:4]) * 12 <= _LAST_MONTH:
+            raise ValueError(f"`month` {self.month} is outside {FIRST_DATE:%Y-%m}..{LAST_DATE:%Y-%m} - at `$.month`")
+
+    def month_index(self) -> Month:
+        return parse_month(self.month)
+
+    def day(self) -> Day:
+        return bounds(parse_month(self.month))[0]
+
+
+class EducationStarted(DatedEvent, tag="education_started", kw_only=True, gc=False):
+    pass
+
+
+class EducationEnded(DatedEvent, tag="education_ended", kw_only=True, gc=False):
+    pass
+
+
+class OfferStarted(DatedEvent, tag="offer_started", kw_only=True, gc=False):
+    offer: Offer
+
+
+class OfferEnded(DatedEvent, tag="offer_ended", kw_only=True, gc=False):
+    offer: Offer
+
+
+class ExemptionStarted(DatedEvent, tag="exemption_started", kw_only=True, gc=False):
+    reason: ExemptionReason
+
+
+class ExemptionEnded(DatedEvent, tag="exemption_ended", kw_only=True, gc=False):
+    pass
+
+
+class Moved(DatedEvent, tag="moved", kw_only=True, gc=False):
+    municipality: MunicipalityCode
+
+
+class Died(DatedEvent, tag="died", kw_only=True, gc=False):
+    pass
+
+
+class Retracted(Event, tag="retracted", kw_only=True, gc=False):
+    """The named event of the same citizen was registered in error."""
+
+    event: EventId
+
+    def day(self) -> Day:
+        # A retraction removes an event; it has no place in valid time.
+        return 0
+
+
+AnyEvent = Union[
+    Enrolled, BenefitChanged, IncomeReported, EducationStarted, EducationEnded, OfferStarted,
+    OfferEnded, ExemptionStarted, ExemptionEnded, Moved, Died, Retracted,
+]  # fmt: skip
+
+_json_decoder = msgspec.json.Decoder(AnyEvent)
+_msgpack_decoder = msgspec.msgpack.Decoder(AnyEvent)
+_msgpack_encoder = msgspec.msgpack.Encoder()
+
+
+def decode(raw: bytes | str) -> AnyEvent:
+    """One JSON line → a valid event, or :class:`Rejection` saying what is wrong."""
+    try:
+        return _json_decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        raise Rejection(str(error)) from None
+    except msgspec.DecodeError as error:
+        raise Rejection(f"not valid JSON: {error}") from None
+
+
+def to_bytes(event: AnyEvent) -> bytes:
+    """Compact storage form (msgpack) for state stores; the inverse is :func:`from_bytes`."""
+    return _msgpack_encoder.encode(event)
+
+
+def from_bytes(data: bytes) -> AnyEvent:
+    return _msgpack_decoder.decode(data)
+
+
+def json_schema() -> dict:
+    """The JSON Schema of the contract, generated from these types so it cannot drift."""
+    return msgspec.json.schema(AnyEvent)

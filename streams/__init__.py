@@ -1,0 +1,1 @@
+"""The per-citizen state machine and, around it, the stream-processing shells."""

@@ -1,0 +1,205 @@
+"""The per-citizen state machine (spec §2–§3), as pure functions over a citizen's events.
+
+A citizen's state is the set of their applied events, keyed by id. That set is the whole
+truth: :func:`admit` adds to it idempotently (a duplicate changes nothing, a conflicting
+id is refused), and :func:`build_timeline` derives everything else from it after sorting
+by (valid day, recorded, id). Because nothing depends on arrival order, duplicates,
+redelivery and reordering cannot change a result: the offline replay and a live consumer
+that feed the same events reach the same state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Iterable, MutableMapping
+from typing import TypeAlias
+
+import msgspec
+
+from schemas.calendar import FOREVER, Day, Month, parse_month
+from schemas.events import (
+    AnyEvent, BenefitChanged, Died, EducationEnded, EducationStarted, Enrolled, ExemptionEnded,
+    ExemptionStarted, IncomeReported, Moved, OfferEnded, OfferStarted, Retracted,
+)  # fmt: skip
+
+Spell: TypeAlias = tuple[Day, Day]
+"""Half-open ``[start, end)`` in days; ``end`` is :data:`FOREVER` while open."""
+
+EXIT_BENEFITS = frozenset({"seniorpension", "folkepension"})
+COUNTED_INCOME = frozenset({"ordinary", "apprentice"})
+
+
+class Admission(enum.Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+
+
+def admit(events: MutableMapping[str, AnyEvent], event: AnyEvent) -> Admission:
+    """Add ``event`` to a citizen's applied events unless its id is already there.
+
+    The same id with equal content is a duplicate (ignored); with other content a conflict:
+    the first arrival wins, since a correction must be a retraction plus a new id.
+    """
+    earlier = events.get(event.id)
+    if earlier is None:
+        events[event.id] = event
+        return Admission.APPLIED
+    return Admission.DUPLICATE if earlier == event else Admission.CONFLICT
+
+
+class Timeline(msgspec.Struct, kw_only=True, gc=False):
+    """What a citizen's events say, in valid time, for one pool."""
+
+    enrolled_on: Day | None = None
+    municipality: str | None = None
+    exit_on: Day = FOREVER
+    benefits: list[tuple[Day, Day, str]] = []
+    education: list[Spell] = []
+    exemption: list[Spell] = []
+    offers: dict[str, list[Spell]] = {}
+    counted_hours: dict[Month, float] = {}
+    frikort_hours: dict[Month, float] = {}
+    warnings: list[str] = []
+
+
+def order_key(event: AnyEvent) -> tuple[Day, dt.datetime, str]:
+    """Event order within a citizen: valid day, then transaction time, then id."""
+    return event.day(), event.recorded, event.id
+
+
+def effective_events(
+    events: Iterable[AnyEvent], as_of: dt.datetime | None = None, warnings: list[str] | None = None
+) -> list[AnyEvent]:
+    """The facts that hold: recorded before ``as_of``, minus retracted ones, in event order.
+
+    A retraction names any id of the same citizen; one that names a retraction, or an id
+    that never arrived, has no effect (and is a warning, not a rejection).
+    """
+    if as_of is not None:
+        events = [e for e in events if e.recorded < as_of]
+    facts: list[AnyEvent] = []
+    retractions: list[Retracted] = []
+    for event in events:
+        (retractions if type(event) is Retracted else facts).append(event)
+    retracted: set[str] = set()
+    if retractions:
+        known = {e.id for e in facts}
+        retraction_ids = {r.id for r in retractions}
+        for r in retractions:
+            if r.event in known:
+                retracted.add(r.event)
+            elif warnings is not None:
+                what = "a retraction" if r.event in retraction_ids else "an event that has not arrived"
+                warnings.append(f"{r.id}: retracts {r.event}, {what}: no effect")
+    live = [e for e in facts if e.id not in retracted] if retracted else facts
+    live.sort(key=order_key)
+    return live
+
+
+def spells(changes: list[tuple[Day, bool, str]], fact: str, warnings: list[str]) -> list[Spell]:
+    """On/off changes (day, started?, event id) in event order → the spells the fact holds.
+
+    All changes of one day apply in order and the state after the last of them holds from
+    that day, so a start and a later end on the same day leave no spell at all.
+    """
+    result: list[Spell] = []
+    is_open = False
+    since: Day | None = None
+    for index, (day, started, event_id) in enumerate(changes):
+        if started and is_open:
+            warnings.append(f"{event_id}: {fact} started while already open: no effect")
+        elif not started and not is_open:
+            warnings.append(f"{event_id}: {fact} ended with nothing open: no effect")
+        is_open = started
+        if index + 1 < len(changes) and changes[index + 1][0] == day:
+            continue  # the day is not over yet
+        if is_open and since is None:
+            since = day
+        elif not is_open and since is not None:
+            result.append((since, day))
+            since = None
+    if since is not None:
+        result.append((since, FOREVER))
+    return result
+
+
+def benefit_spells(changes: list[tuple[Day, str]]) -> list[tuple[Day, Day, str]]:
+    """Benefit changes (day, benefit) in event order → (start, end, benefit) spells.
+
+    The last change of a day replaces the benefit from that day; before the first change
+    the benefit is unknown, which is no spell.
+    """
+    last_of_day: dict[Day, str] = {}
+    for day, benefit in changes:
+        last_of_day[day] = benefit
+    days = list(last_of_day)
+    return [
+        (day, days[i + 1] if i + 1 < len(days) else FOREVER, last_of_day[day])
+        for i, day in enumerate(days)
+    ]
+
+
+def build_timeline(
+    events: Iterable[AnyEvent], pool: str, as_of: dt.datetime | None = None
+) -> Timeline:
+    """A citizen's applied events → their timeline in ``pool``, as known before ``as_of``."""
+    warnings: list[str] = []
+    live = effective_events(events, as_of, warnings)
+    enrollment: Enrolled | None = None
+    exits: list[Day] = []
+    moves: list[tuple[Day, str]] = []
+    benefits: list[tuple[Day, str]] = []
+    on_off: dict[str, list[tuple[Day, bool, str]]] = {}
+    hours: dict[Month, list[float]] = {}
+    frikort: dict[Month, list[float]] = {}
+    for event in live:
+        kind = type(event)
+        if kind is IncomeReported:
+            month = parse_month(event.month)
+            target = hours if event.kind in COUNTED_INCOME else frikort
+            target.setdefault(month, []).append(event.hours)
+        elif kind is BenefitChanged:
+            benefits.append((event.day(), event.benefit))
+            if event.benefit in EXIT_BENEFITS:
+                exits.append(event.day())
+        elif kind is Enrolled:
+            if event.pool != pool:
+                continue
+            if enrollment is None:
+                enrollment = event
+            else:
+                warnings.append(f"{event.id}: second enrollment in {pool}: the earliest ({enrollment.id}) counts")
+        elif kind is Moved:
+            moves.append((event.day(), event.municipality))
+        elif kind is Died:
+            exits.append(event.day())
+        elif kind is EducationStarted or kind is EducationEnded:
+            on_off.setdefault("education", []).append((event.day(), kind is EducationStarted, event.id))
+        elif kind is ExemptionStarted or kind is ExemptionEnded:
+            on_off.setdefault("exemption", []).append((event.day(), kind is ExemptionStarted, event.id))
+        elif kind is OfferStarted or kind is OfferEnded:
+            on_off.setdefault(event.offer, []).append((event.day(), kind is OfferStarted, event.id))
+    if enrollment is None:
+        return Timeline(warnings=warnings)
+    enrolled_on = enrollment.day()
+    home = enrollment.municipality
+    exits.extend(day for day, where in moves if where != home and day >= enrolled_on)
+    exit_on = min(exits, default=FOREVER)
+    if exit_on != FOREVER:
+        warnings.extend(f"{e.id}: {type(e).__struct_config__.tag} after the exit: no effect" for e in live if e.day() > exit_on)
+    facts = {fact: spells(changes, fact, warnings) for fact, changes in on_off.items()}
+    return Timeline(
+        enrolled_on=enrolled_on,
+        municipality=home,
+        exit_on=exit_on,
+        benefits=benefit_spells(benefits),
+        education=facts.pop("education", []),
+        exemption=facts.pop("exemption", []),
+        offers=facts,
+        counted_hours={m: math.fsum(h) for m, h in hours.items()},
+        frikort_hours={m: math.fsum(h) for m, h in frikort.items()},
+        warnings=warnings,
+    )
