@@ -11,7 +11,7 @@ import datetime as dt
 import gzip
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -74,18 +74,25 @@ class Replay:
         return self.intake.counts if self.intake else InputCounts()
 
     def ingest(self, source: str, on_reject: Callable[[RejectedLine], None] | None = None) -> InputCounts:
-        """Feed every line of ``source``; blank lines are skipped and not counted."""
+        """Feed every line of ``source`` (a path, a .gz path, or - for stdin)."""
+        with open_log(source) as (lines, size), progress(size, "B", "reading") as bar:
+            return self.ingest_lines(lines, on_reject, lambda: bar.update(lines.tell() - bar.n) if size else None)
+
+    def ingest_lines(
+        self,
+        lines: Iterable[bytes],
+        on_reject: Callable[[RejectedLine], None] | None = None,
+        tick: Callable[[], None] | None = None,
+    ) -> InputCounts:
+        """Feed lines numbered from 1; blank lines are skipped and not counted."""
         self.intake = intake = Intake(self.store, on_reject)
         feed = intake.feed
-        with open_log(source) as (lines, size), progress(size, "B", "reading") as bar:
-            position = 0
-            for number, raw in enumerate(lines, 1):
-                if raw.isspace() or not raw:
-                    continue
-                feed(number, raw)
-                if not number % PROGRESS_EVERY and size:
-                    bar.update(lines.tell() - position)
-                    position = lines.tell()
+        for number, raw in enumerate(lines, 1):
+            if not raw or raw.isspace():
+                continue
+            feed(number, raw)
+            if tick and not number % PROGRESS_EVERY:
+                tick()
         return intake.counts
 
     def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
