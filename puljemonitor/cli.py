@@ -11,9 +11,10 @@ from typing import IO
 import click
 import msgspec
 
+from projections.audit import audit as audit_month
 from projections.reports import published_cutoff
 from puljemonitor import config
-from puljemonitor.render import report_table
+from puljemonitor.render import audit_table, report_table
 from puljemonitor.replay import Replay
 from schemas.calendar import parse_month
 from schemas.events import json_schema
@@ -73,6 +74,20 @@ def _replay(log: str, state: str | None, rejected: str | None) -> Replay:
     return replay
 
 
+def _pool(name: str) -> config.Pool:
+    try:
+        return config.pool(name)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--pool") from None
+
+
+def _emit(result: msgspec.Struct, fmt: str, table) -> None:
+    if fmt == "json":
+        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(result), indent=2) + b"\n")
+    else:
+        click.echo(table(result))
+
+
 class _nothing:
     def __enter__(self):
         return None
@@ -106,10 +121,7 @@ def report(log, month, pool, as_of, as_published, count_social_frikort, rejected
     """Replay LOG and print the report of one month."""
     if as_of and as_published:
         raise click.UsageError("--as-of and --as-published are mutually exclusive")
-    try:
-        pool_config = config.pool(pool)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--pool") from None
+    pool_config = _pool(pool)
     if as_published:
         as_of = published_cutoff(pool_config, month)
     replay = _replay(log, state, rejected)
@@ -117,13 +129,83 @@ def report(log, month, pool, as_of, as_published, count_social_frikort, rejected
         result = replay.report(pool_config, month, config.Rules(count_social_frikort), as_of)
     finally:
         replay.close()
-    if fmt == "json":
-        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(result), indent=2) + b"\n")
-    else:
-        click.echo(report_table(result))
+    _emit(result, fmt, report_table)
 
 
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the event contract (generated from the types)."""
     click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@main.command()
+@log_option
+@month_option
+@pool_option
+@click.option("--municipality", "codes", multiple=True, help="Only this municipality code (repeatable): a municipality sees only its own citizens.")
+@click.option("--count-social-frikort", is_flag=True, help="Rule variant: social frikort hours count as income.")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
+@state_option
+def audit(log, month, pool, codes, count_social_frikort, fmt, state) -> None:
+    """Compare MONTH as published with as known now, citizen by citizen."""
+    pool_config = _pool(pool)
+    unknown = [c for c in codes if c not in config.municipalities()]
+    if unknown:
+        raise click.BadParameter(f"unknown municipality code(s): {', '.join(unknown)}", param_hint="--municipality")
+    replay = _replay(log, state, None)
+    try:
+        result = audit_month(
+            replay.store.citizens(),
+            pool=pool_config,
+            month=month,
+            cutoff=published_cutoff(pool_config, month),
+            rules=config.Rules(count_social_frikort),
+            municipalities=set(codes) or None,
+        )
+    finally:
+        replay.close()
+    _emit(result, fmt, audit_table)
+
+
+@main.command("demo-data")
+@click.option("--seed", default=1, show_default=True, help="Same seed, same bytes.")
+@click.option("--scale", default=1.0, show_default=True, help="Multiplies the number of citizens (benchmarks).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output path; .gz writes gzip.")
+def demo_data(seed, scale, out) -> None:
+    """Write the synthetic demo event log (all municipalities, Aug 2020 – Mar 2024)."""
+    from puljemonitor.demo import generate
+
+    summary = generate(out, seed=seed, scale=scale)
+    click.echo(f"wrote {out}: {msgspec.json.encode(summary).decode()}", err=True)
+
+
+@main.command()
+@click.option("--seed", default=1, show_default=True)
+@click.option("--month", default="2021-09", show_default=True, callback=_month, help="The month to report.")
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+def demo(seed, month, out_dir) -> None:
+    """Generate the demo log (once), replay it, and report a month: table here, JSON in OUT."""
+    from puljemonitor.demo import generate
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / f"demo-seed{seed}.jsonl.gz"
+    if not log.exists():
+        click.echo(f"generating {log} …", err=True)
+        generate(str(log), seed=seed, scale=1.0)
+    pool_config = config.pool("afklaringspuljen")
+    replay = _replay(str(log), None, str(out / "rejected.jsonl"))
+    try:
+        now = replay.report(pool_config, month, config.Rules(), None)
+        published = replay.report(pool_config, month, config.Rules(), published_cutoff(pool_config, month))
+    finally:
+        replay.close()
+    name = f"report-{now.month}"
+    (out / f"{name}.json").write_bytes(msgspec.json.format(msgspec.json.encode(now), indent=2))
+    (out / f"{name}-as-published.json").write_bytes(msgspec.json.format(msgspec.json.encode(published), indent=2))
+    click.echo(report_table(now))
+    click.echo(
+        f"\nSom offentliggjort ({published.as_of}): {published.project.positive} positive af "
+        f"{published.project.measured} målte; nu: {now.project.positive} af {now.project.measured}."
+        f"\nJSON: {out / name}.json, {out / name}-as-published.json; afviste linjer: {out / 'rejected.jsonl'}"
+    )

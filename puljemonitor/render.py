@@ -6,6 +6,7 @@ import tabulate as _tabulate
 from tabulate import tabulate
 
 from puljemonitor.config import municipalities
+from projections.audit import Audit
 from schemas.reports import Aggregate, Report
 from schemas.statuses import CATEGORIES, GROUPS
 
@@ -64,3 +65,18 @@ def report_table(report: Report) -> str:
 
 def municipality_name(code: str) -> str:
     return municipalities().get(code, code)
+
+
+def audit_table(result: Audit) -> str:
+    """Per municipality: the published and current share, then each citizen whose status changed."""
+    parts = [f"{result.pool} — {result.month}: som offentliggjort (data før {result.published_as_of}) mod nu"]
+    rows = []
+    for code, m in result.municipalities.items():
+        rows.append([code, municipality_name(code), m.published.positive, m.published.measured, _pct(m.published.share),
+                     m.now.positive, m.now.measured, _pct(m.now.share), len(m.changes)])  # fmt: skip
+    parts.append(tabulate(rows, headers=["Kode", "Kommune", "Pos. (off.)", "Målt (off.)", "Andel (off.)", "Pos. (nu)", "Målt (nu)", "Andel (nu)", "Ændrede borgere"], disable_numparse=True))
+    for code, m in result.municipalities.items():
+        for change in m.changes:
+            why = "; ".join(f"{e['type']} {e.get('at') or e.get('month') or e.get('event')} (registreret {e['recorded']})" for e in change.events)
+            parts.append(f"{code} {change.citizen}: {change.published} → {change.now}: {why or 'ingen sene hændelser'}")
+    return "\n\n".join(parts[:2]) + ("\n\n" + "\n".join(parts[2:]) if parts[2:] else "")

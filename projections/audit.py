@@ -1,0 +1,96 @@
+"""Auditing a month (spec §5): as published vs. as known now, and why each number changed.
+
+For every citizen the month's status is computed twice, under the publication cut-off and
+with every event; a citizen whose status differs is listed under their municipality with
+the events recorded after the cut-off, which are exactly the events that made the difference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import msgspec
+
+from projections.aggregates import Tallies, aggregate
+from projections.months import status
+from puljemonitor.config import Pool, Rules
+from schemas.calendar import Month, format_month
+from schemas.events import AnyEvent
+from schemas.reports import Aggregate
+from streams.citizen import build_timeline, order_key
+
+
+class StatusChange(msgspec.Struct, kw_only=True):
+    citizen: str
+    published: str
+    now: str
+    events: list[dict]  # recorded after the cut-off, in event order
+    warnings: list[str]  # sequence anomalies in the citizen's events
+
+
+class MunicipalityAudit(msgspec.Struct, kw_only=True):
+    published: Aggregate
+    now: Aggregate
+    changes: list[StatusChange]
+
+
+class Audit(msgspec.Struct, kw_only=True):
+    pool: str
+    month: str
+    published_as_of: str
+    municipalities: dict[str, MunicipalityAudit]
+
+
+def audit(
+    citizens: Iterable[Iterable[AnyEvent]],
+    *,
+    pool: Pool,
+    month: Month,
+    cutoff: dt.datetime,
+    rules: Rules,
+    municipalities: set[str] | None = None,
+) -> Audit:
+    """Both views of ``month`` per municipality (optionally only some), with the changed citizens."""
+    published, now = Tallies(), Tallies()
+    changes: dict[str, list[StatusChange]] = {}
+    def wanted(code: str | None) -> bool:
+        return code is not None and (municipalities is None or code in municipalities)
+
+    for events in citizens:
+        events = list(events)
+        before = build_timeline(events, pool.name, cutoff)
+        after = build_timeline(events, pool.name)
+        if not (wanted(before.municipality) or wanted(after.municipality)):
+            continue
+        old, new = status(before, month, rules), status(after, month, rules)
+        if wanted(before.municipality):
+            published.move((before.municipality, month), None, old)
+        if wanted(after.municipality):
+            now.move((after.municipality, month), None, new)
+        if old != new:
+            home = after.municipality if wanted(after.municipality) else before.municipality
+            late = sorted((e for e in events if e.recorded >= cutoff), key=order_key)
+            changes.setdefault(home, []).append(
+                StatusChange(
+                    citizen=events[0].citizen,
+                    published=old,
+                    now=new,
+                    events=[msgspec.to_builtins(e) for e in late],
+                    warnings=after.warnings,
+                )
+            )
+    codes = sorted({code for code, _ in published} | {code for code, _ in now})
+    return Audit(
+        pool=pool.name,
+        month=format_month(month),
+        published_as_of=cutoff.isoformat(),
+        municipalities={
+            code: MunicipalityAudit(
+                published=aggregate(published.combined([code], month), pool),
+                now=aggregate(now.combined([code], month), pool),
+                changes=sorted(changes.get(code, []), key=lambda c: c.citizen),
+            )
+            for code in codes
+        },
+    )

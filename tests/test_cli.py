@@ -1,0 +1,122 @@
+"""The command line as a user meets it: formats, inputs, options and their errors."""
+
+import gzip
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from puljemonitor.cli import main
+from tests.builders import History
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def log(tmp_path):
+    """Two municipalities; København's citizen is clarified late (after 2021-09 was published)."""
+    a = History(citizen="k1", municipality="101")
+    a.add("benefit_changed", at="2021-09-10", benefit="foertidspension", recorded="2021-12-15T10:00:00+01:00")
+    b = History(citizen="f1", municipality="147")
+    b.add("offer_started", at="2021-09-01", offer="loentilskud", recorded="2021-09-02T10:00:00+02:00")
+    lines = a.lines() + b.lines() + [b.lines()[-1], b"", b"garbage 010190-1234"]
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def run(*args, input=None):
+    result = runner.invoke(main, [str(a) for a in args], input=input)
+    return result
+
+
+def report_json(*args, input=None) -> dict:
+    result = run("report", *args, "--month", "2021-09", "--format", "json", input=input)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_report_json_follows_the_contract_and_counts_every_line(log, tmp_path):
+    rejected = tmp_path / "rejected.jsonl"
+    r = report_json("--log", log, "--rejected", rejected)
+    assert r["input"] == {"lines": 6, "applied": 4, "duplicates": 1, "rejected": 1}
+    assert (r["project"]["positive"], r["project"]["measured"], r["as_of"]) == (2, 2, None)
+    dead = [json.loads(line) for line in rejected.read_text().splitlines()]
+    assert dead == [{"line": 7, "raw": "garbage [CPR redacted]", "reason": dead[0]["reason"]}]
+    assert "not valid JSON" in dead[0]["reason"]
+
+
+def test_as_published_excludes_late_events_but_input_still_counts_them(log):
+    r = report_json("--log", log, "--as-published")
+    assert r["as_of"] == "2021-12-01T00:00:00+01:00"
+    assert r["municipalities"]["101"]["positive"] == 0 and r["municipalities"]["147"]["positive"] == 1
+    assert r["input"]["lines"] == 6
+
+
+def test_as_of_takes_an_rfc3339_instant(log):
+    assert report_json("--log", log, "--as-of", "2021-12-15T10:00:01+01:00")["project"]["positive"] == 2
+    assert report_json("--log", log, "--as-of", "2021-12-15T09:00:00Z")["project"]["positive"] == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--as-of", "2021-12-01T00:00:00+01:00", "--as-published"], "mutually exclusive"),
+        (["--as-of", "2021-12-01T00:00:00"], "with offset"),
+        (["--pool", "nopool"], "unknown pool"),
+    ],
+)
+def test_usage_errors_are_clear(log, args, message):
+    result = run("report", "--log", log, "--month", "2021-09", *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_bad_month_is_a_usage_error(log):
+    result = run("report", "--log", log, "--month", "2021-9")
+    assert result.exit_code == 2 and "is not a month" in result.output
+
+
+def test_gzip_stdin_and_rocksdb_state_give_the_same_report(log, tmp_path):
+    plain = report_json("--log", log)
+    gz = tmp_path / "log.jsonl.gz"
+    gz.write_bytes(gzip.compress(log.read_bytes()))
+    assert report_json("--log", gz) == plain
+    assert report_json("--log", "-", input=log.read_bytes()) == plain
+    assert report_json("--log", log, "--state", tmp_path / "state") == plain
+
+
+def test_table_output_speaks_stars_language(log):
+    result = run("report", "--log", log, "--month", "2021-09")
+    assert result.exit_code == 0
+    assert "Borgere i projektet i alt" in result.stdout and "Opnået resultatkravet: 0 af 57" in result.stdout
+
+
+def test_rejections_are_reported_on_stderr_with_the_line_number(log):
+    result = run("report", "--log", log, "--month", "2021-09", "--format", "json")
+    assert "line 7: rejected: not valid JSON" in result.stderr
+    assert "010190" not in result.stderr
+
+
+def test_schema_is_generated_from_the_types():
+    result = run("schema")
+    schema = json.loads(result.stdout)
+    refs = {one["$ref"].rsplit("/", 1)[-1] for one in schema["anyOf"]}
+    assert len(refs) == 12 and "Enrolled" in refs
+    enrolled = schema["$defs"]["Enrolled"]
+    assert len(enrolled["properties"]["municipality"]["enum"]) == 98
+    assert enrolled["properties"]["type"]["enum"] == ["enrolled"]
+
+
+def test_audit_lists_the_changed_citizen_with_the_late_event(log):
+    result = run("audit", "--log", log, "--month", "2021-09", "--format", "json")
+    audit = json.loads(result.stdout)
+    change = audit["municipalities"]["101"]["changes"]
+    assert [(c["citizen"], c["published"], c["now"]) for c in change] == [("k1", "not_positive", "foertidspension")]
+    assert change[0]["events"][0]["recorded"] == "2021-12-15T10:00:00+01:00"
+    assert audit["municipalities"]["147"]["changes"] == []
+
+
+def test_a_municipality_audit_shows_only_its_own_citizens(log):
+    result = run("audit", "--log", log, "--month", "2021-09", "--municipality", "147")
+    assert result.exit_code == 0
+    assert "k1" not in result.stdout and "København" not in result.stdout and "Frederiksberg" in result.stdout
