@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 
-from projections.months import status
+from projections.months import statuses
 from puljemonitor.config import Pool, Rules
 from schemas.events import AnyEvent
 from schemas.calendar import Month
@@ -88,11 +88,15 @@ def count_statuses(
 ) -> Tallies:
     """Every citizen's status in each month, counted under their enrolling municipality."""
     months = list(months)
-    tallies = Tallies()
+    flat: Counter[tuple[str, Month, str]] = Counter()
     for events in citizens:
         timeline = build_timeline(events, pool.name, as_of)
-        if timeline.municipality is None:
+        home = timeline.municipality
+        if home is None:
             continue  # never enrolled in this pool (under the cut-off)
-        for month in months:
-            tallies.move((timeline.municipality, month), None, status(timeline, month, rules))
+        for month, status in statuses(timeline, months, rules).items():
+            flat[home, month, status] += 1
+    tallies = Tallies()
+    for (home, month, status), n in flat.items():
+        tallies.setdefault((home, month), Counter())[status] = n
     return tallies

@@ -1,16 +1,20 @@
-"""A citizen's status in a calendar month (spec §3), from their timeline.
+"""A citizen's status in calendar months (spec §3), from their timeline.
 
 Priority: ``out`` → ``exempt`` → the first positive category of the hierarchy →
 ``not_positive``. A fact *touches* a month when it holds on at least one of its days;
 exemption and self-support look at the month's last day only.
+
+Each spell is walked once to mark the months it touches, so classifying many months costs
+little more than classifying one; the category tests are then set lookups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Iterable
 
 from puljemonitor.config import Rules
-from schemas.calendar import Day, Month, bounds
+from schemas.calendar import FOREVER, Day, Month, bounds, month_of_day
 from schemas.statuses import CATEGORIES, EXEMPT, NOT_POSITIVE, OUT
 from streams.citizen import Spell, Timeline
 
@@ -19,13 +23,53 @@ from streams.citizen import Spell, Timeline
 SELF_SUPPORT_NUMERATOR = 6
 SELF_SUPPORT_LIMIT = 481
 
+# The categories decided by a fact touching the month, and the fact each one reads.
+# The other two, self_supporting and paid_hours, read the month's income hours.
+TOUCHING_FACT: dict[str, str] = {
+    "education": "education",
+    "flexjob": "fleksjob",
+    "foertidspension": "foertidspension",
+    "ressourceforloeb": "ressourceforloeb",
+    "ledighedsydelse": "ledighedsydelse",
+    "revalidering": "revalidering",
+    "loentilskud": "loentilskud",
+    "virksomhedspraktik": "virksomhedspraktik",
+}
+INCOME_CATEGORIES = ("self_supporting", "paid_hours")
+assert set(TOUCHING_FACT) | set(INCOME_CATEGORIES) == {c.name for c in CATEGORIES}, "every category needs one test"
+_HIERARCHY = tuple((c.name, TOUCHING_FACT.get(c.name)) for c in CATEGORIES)
 
-def _touches(spells: list[Spell], first: Day, last: Day) -> bool:
-    return any(start <= last and end > first for start, end in spells)
+
+@functools.lru_cache(maxsize=None)
+def _month_of(day: Day) -> Month:
+    return month_of_day(day)
 
 
-def _holds_on(spells: list[Spell], day: Day) -> bool:
-    return any(start <= day < end for start, end in spells)
+def _touched(spell: Spell, lo: Month, hi: Month) -> range:
+    """Months in ``[lo, hi]`` that hold at least one day of ``[start, end)``."""
+    start, end = spell
+    last = hi if end == FOREVER else _month_of(end - 1)
+    return range(max(lo, _month_of(start)), min(hi, last) + 1)
+
+
+def _held_at_month_end(spell: Spell, lo: Month, hi: Month) -> range:
+    """Months in ``[lo, hi]`` whose last day lies in ``[start, end)``."""
+    start, end = spell
+    last = hi if end == FOREVER else _month_of(end) - 1
+    return range(max(lo, _month_of(start)), min(hi, last) + 1)
+
+
+def touched_months(timeline: Timeline, lo: Month, hi: Month) -> dict[str, set[Month]]:
+    """Fact (a benefit, an offer, ``education``) → the months in ``[lo, hi]`` it touches."""
+    touched: dict[str, set[Month]] = {}
+    for start, end, benefit in timeline.benefits:
+        touched.setdefault(benefit, set()).update(_touched((start, end), lo, hi))
+    for spell in timeline.education:
+        touched.setdefault("education", set()).update(_touched(spell, lo, hi))
+    for offer, spells in timeline.offers.items():
+        for spell in spells:
+            touched.setdefault(offer, set()).update(_touched(spell, lo, hi))
+    return touched
 
 
 def benefit_on(timeline: Timeline, day: Day) -> str | None:
@@ -36,61 +80,45 @@ def benefit_on(timeline: Timeline, day: Day) -> str | None:
     return None
 
 
-def _benefit_touches(timeline: Timeline, benefit: str, first: Day, last: Day) -> bool:
-    return any(b == benefit and start <= last and end > first for start, end, b in timeline.benefits)
+def statuses(timeline: Timeline, months: Iterable[Month], rules: Rules = Rules()) -> dict[Month, str]:
+    """The citizen's status in each of ``months``: ``out``, ``exempt``, a category or ``not_positive``."""
+    months = list(months)
+    if timeline.enrolled_on is None or not months:
+        return dict.fromkeys(months, OUT)
+    lo, hi = min(months), max(months)
+    first_in = _month_of(timeline.enrolled_on)
+    out_from = _month_of(timeline.exit_on) if timeline.exit_on != FOREVER else hi + 1
+    exempt = {m for spell in timeline.exemption for m in _held_at_month_end(spell, lo, hi)}
+    touched = touched_months(timeline, lo, hi)
+    nothing: set[Month] = set()
+    result = {}
+    for month in months:
+        if month < first_in or month >= out_from:
+            result[month] = OUT
+        elif month in exempt:
+            result[month] = EXEMPT
+        else:
+            hours = timeline.counted_hours.get(month, 0.0)
+            if rules.count_social_frikort:
+                hours += timeline.frikort_hours.get(month, 0.0)
+            result[month] = _category(timeline, month, hours, touched, nothing)
+    return result
 
 
-class _Month:
-    """The facts of one citizen-month that the category tests read."""
-
-    __slots__ = ("timeline", "first", "last", "hours")
-
-    def __init__(self, timeline: Timeline, month: Month, rules: Rules) -> None:
-        self.timeline = timeline
-        self.first, self.last = bounds(month)
-        self.hours = timeline.counted_hours.get(month, 0.0)
-        if rules.count_social_frikort:
-            self.hours += timeline.frikort_hours.get(month, 0.0)
-
-    def benefit_touches(self, benefit: str) -> bool:
-        return _benefit_touches(self.timeline, benefit, self.first, self.last)
-
-    def offer_touches(self, offer: str) -> bool:
-        return _touches(self.timeline.offers.get(offer, ()), self.first, self.last)
-
-
-# One test per category of schemas.statuses.CATEGORIES; that table fixes the order.
-_TESTS: dict[str, Callable[[_Month], bool]] = {
-    "self_supporting": lambda m: benefit_on(m.timeline, m.last) == "none"
-    and SELF_SUPPORT_NUMERATOR * m.hours > SELF_SUPPORT_LIMIT,
-    "education": lambda m: _touches(m.timeline.education, m.first, m.last),
-    "flexjob": lambda m: m.benefit_touches("fleksjob"),
-    "paid_hours": lambda m: m.hours > 0,
-    "foertidspension": lambda m: m.benefit_touches("foertidspension"),
-    "ressourceforloeb": lambda m: m.benefit_touches("ressourceforloeb"),
-    "ledighedsydelse": lambda m: m.benefit_touches("ledighedsydelse"),
-    "revalidering": lambda m: m.benefit_touches("revalidering"),
-    "loentilskud": lambda m: m.offer_touches("loentilskud"),
-    "virksomhedspraktik": lambda m: m.offer_touches("virksomhedspraktik"),
-}
-_HIERARCHY = tuple((c.name, _TESTS[c.name]) for c in CATEGORIES)
-assert len(_TESTS) == len(CATEGORIES), "every category needs exactly one test"
-
-
-def status(timeline: Timeline, month: Month, rules: Rules = Rules()) -> str:
-    """The citizen's status in ``month``: ``out``, ``exempt``, a category or ``not_positive``."""
-    first, last = bounds(month)
-    if timeline.enrolled_on is None or timeline.enrolled_on > last or timeline.exit_on <= last:
-        return OUT
-    if _holds_on(timeline.exemption, last):
-        return EXEMPT
-    facts = _Month(timeline, month, rules)
-    for name, test in _HIERARCHY:
-        if test(facts):
+def _category(timeline: Timeline, month: Month, hours: float, touched: dict[str, set[Month]], nothing: set) -> str:
+    """The first category of the hierarchy that holds in an enrolled, measured month."""
+    for name, fact in _HIERARCHY:
+        if fact is not None:
+            if month in touched.get(fact, nothing):
+                return name
+        elif name == "paid_hours":
+            if hours > 0:
+                return name
+        elif SELF_SUPPORT_NUMERATOR * hours > SELF_SUPPORT_LIMIT and benefit_on(timeline, bounds(month)[1]) == "none":
             return name
     return NOT_POSITIVE
 
 
-def statuses(timeline: Timeline, months: Iterable[Month], rules: Rules = Rules()) -> dict[Month, str]:
-    """Statuses for several months; the live path diffs two of these to see what changed."""
-    return {month: status(timeline, month, rules) for month in months}
+def status(timeline: Timeline, month: Month, rules: Rules = Rules()) -> str:
+    """The citizen's status in one month."""
+    return statuses(timeline, (month,), rules)[month]

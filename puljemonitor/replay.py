@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import gzip
 import os
 import sys
@@ -33,6 +34,11 @@ def open_log(source: str) -> Iterator[tuple[BinaryIO, int | None]]:
     """The log as binary lines, with its size in bytes when known (for progress)."""
     if source == "-":
         yield sys.stdin.buffer, None
+        return
+    if source.startswith("kafka://"):
+        from puljemonitor.kafka_log import read_topic  # only the Kafka path needs a broker client
+
+        yield read_topic(source), None
         return
     path = Path(source)
     size = path.stat().st_size
@@ -62,6 +68,23 @@ def progress(total: int | None, unit: str, desc: str) -> tqdm:
     return tqdm(total=total, unit=unit, unit_scale=True, desc=desc, disable=None, leave=False, file=sys.stderr)
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a replay.
+
+    A replay allocates millions of objects and creates no reference cycles (events are
+    ``gc=False`` structs; the containers are acyclic), so collections find nothing and
+    cost about an eighth of the run.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class Replay:
     """A log ingested into a store; reports can then be computed for any month and cut-off."""
 
@@ -87,18 +110,19 @@ class Replay:
         """Feed lines numbered from 1; blank lines are skipped and not counted."""
         self.intake = intake = Intake(self.store, on_reject)
         feed = intake.feed
-        for number, raw in enumerate(lines, 1):
-            if not raw or raw.isspace():
-                continue
-            feed(number, raw)
-            if tick and not number % PROGRESS_EVERY:
-                tick()
+        with gc_paused():
+            for number, raw in enumerate(lines, 1):
+                if not raw or raw.isspace():
+                    continue
+                feed(number, raw)
+                if tick and not number % PROGRESS_EVERY:
+                    tick()
         return intake.counts
 
     def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
         citizens = self.store.citizens()
         total = len(self.store) if isinstance(self.store, MemoryStore) else None
-        with progress(total, "citizens", "projecting") as bar:
+        with progress(total, "citizens", "projecting") as bar, gc_paused():
             return count_statuses(bar_iter(citizens, bar), pool=pool, months=months, rules=rules, as_of=as_of)
 
     def report(self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None) -> Report:

@@ -22,6 +22,11 @@ def month_of(day: dt.date) -> Month:
     return day.year * 12 + day.month - 1
 
 
+def month_of_day(day: Day) -> Month:
+    return month_of(dt.date.fromordinal(day))
+
+
+@functools.lru_cache(maxsize=None)
 def parse_month(text: str) -> Month:
     """``YYYY-MM`` → month; ValueError naming the text when it is not one."""
     if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):

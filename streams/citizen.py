@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import operator
 from collections.abc import Iterable, MutableMapping
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 import msgspec
 
@@ -70,33 +71,46 @@ def order_key(event: AnyEvent) -> tuple[Day, dt.datetime, str]:
     return event.day(), event.recorded, event.id
 
 
-def effective_events(
-    events: Iterable[AnyEvent], as_of: dt.datetime | None = None, warnings: list[str] | None = None
-) -> list[AnyEvent]:
-    """The facts that hold: recorded before ``as_of``, minus retracted ones, in event order.
+# The same order for events that carry ``at`` (all but income and retractions), in C.
+_dated_order = operator.attrgetter("at", "recorded", "id")
+
+
+class _Facts(NamedTuple):
+    dated: list[AnyEvent]  # in event order
+    income: list[IncomeReported]  # order-free: hours are summed exactly (math.fsum)
+
+
+def effective_events(events: Iterable[AnyEvent], as_of: dt.datetime | None, warnings: list[str]) -> _Facts:
+    """The facts that hold: recorded before ``as_of``, minus retracted ones.
 
     A retraction names any id of the same citizen; one that names a retraction, or an id
     that never arrived, has no effect (and is a warning, not a rejection).
     """
     if as_of is not None:
         events = [e for e in events if e.recorded < as_of]
-    facts: list[AnyEvent] = []
+    dated: list[AnyEvent] = []
+    income: list[IncomeReported] = []
     retractions: list[Retracted] = []
     for event in events:
-        (retractions if type(event) is Retracted else facts).append(event)
-    retracted: set[str] = set()
+        kind = type(event)
+        if kind is IncomeReported:
+            income.append(event)
+        elif kind is Retracted:
+            retractions.append(event)
+        else:
+            dated.append(event)
     if retractions:
-        known = {e.id for e in facts}
+        known = {e.id for e in dated} | {e.id for e in income}
         retraction_ids = {r.id for r in retractions}
+        retracted = {r.event for r in retractions if r.event in known}
         for r in retractions:
-            if r.event in known:
-                retracted.add(r.event)
-            elif warnings is not None:
+            if r.event not in known:
                 what = "a retraction" if r.event in retraction_ids else "an event that has not arrived"
                 warnings.append(f"{r.id}: retracts {r.event}, {what}: no effect")
-    live = [e for e in facts if e.id not in retracted] if retracted else facts
-    live.sort(key=order_key)
-    return live
+        dated = [e for e in dated if e.id not in retracted]
+        income = [e for e in income if e.id not in retracted]
+    dated.sort(key=_dated_order)
+    return _Facts(dated, income)
 
 
 def spells(changes: list[tuple[Day, bool, str]], fact: str, warnings: list[str]) -> list[Spell]:
@@ -147,24 +161,28 @@ def build_timeline(
 ) -> Timeline:
     """A citizen's applied events → their timeline in ``pool``, as known before ``as_of``."""
     warnings: list[str] = []
-    live = effective_events(events, as_of, warnings)
+    facts = effective_events(events, as_of, warnings)
+    hours: dict[Month, list[float]] = {}
+    frikort: dict[Month, list[float]] = {}
+    for event in facts.income:
+        target = hours if event.kind in COUNTED_INCOME else frikort
+        target.setdefault(parse_month(event.month), []).append(event.hours)
     enrollment: Enrolled | None = None
     exits: list[Day] = []
     moves: list[tuple[Day, str]] = []
     benefits: list[tuple[Day, str]] = []
     on_off: dict[str, list[tuple[Day, bool, str]]] = {}
-    hours: dict[Month, list[float]] = {}
-    frikort: dict[Month, list[float]] = {}
-    for event in live:
+    for event in facts.dated:
         kind = type(event)
-        if kind is IncomeReported:
-            month = parse_month(event.month)
-            target = hours if event.kind in COUNTED_INCOME else frikort
-            target.setdefault(month, []).append(event.hours)
-        elif kind is BenefitChanged:
-            benefits.append((event.day(), event.benefit))
+        day = event.at.toordinal()
+        if kind is BenefitChanged:
+            benefits.append((day, event.benefit))
             if event.benefit in EXIT_BENEFITS:
-                exits.append(event.day())
+                exits.append(day)
+        elif kind is ExemptionStarted or kind is ExemptionEnded:
+            on_off.setdefault("exemption", []).append((day, kind is ExemptionStarted, event.id))
+        elif kind is OfferStarted or kind is OfferEnded:
+            on_off.setdefault(event.offer, []).append((day, kind is OfferStarted, event.id))
         elif kind is Enrolled:
             if event.pool != pool:
                 continue
@@ -173,15 +191,11 @@ def build_timeline(
             else:
                 warnings.append(f"{event.id}: second enrollment in {pool}: the earliest ({enrollment.id}) counts")
         elif kind is Moved:
-            moves.append((event.day(), event.municipality))
+            moves.append((day, event.municipality))
         elif kind is Died:
-            exits.append(event.day())
+            exits.append(day)
         elif kind is EducationStarted or kind is EducationEnded:
-            on_off.setdefault("education", []).append((event.day(), kind is EducationStarted, event.id))
-        elif kind is ExemptionStarted or kind is ExemptionEnded:
-            on_off.setdefault("exemption", []).append((event.day(), kind is ExemptionStarted, event.id))
-        elif kind is OfferStarted or kind is OfferEnded:
-            on_off.setdefault(event.offer, []).append((event.day(), kind is OfferStarted, event.id))
+            on_off.setdefault("education", []).append((day, kind is EducationStarted, event.id))
     if enrollment is None:
         return Timeline(warnings=warnings)
     enrolled_on = enrollment.day()
@@ -189,16 +203,17 @@ def build_timeline(
     exits.extend(day for day, where in moves if where != home and day >= enrolled_on)
     exit_on = min(exits, default=FOREVER)
     if exit_on != FOREVER:
-        warnings.extend(f"{e.id}: {type(e).__struct_config__.tag} after the exit: no effect" for e in live if e.day() > exit_on)
-    facts = {fact: spells(changes, fact, warnings) for fact, changes in on_off.items()}
+        late = [e for e in (*facts.dated, *facts.income) if e.day() > exit_on]
+        warnings.extend(f"{e.id}: {type(e).__struct_config__.tag} after the exit: no effect" for e in late)
+    held = {fact: spells(changes, fact, warnings) for fact, changes in on_off.items()}
     return Timeline(
         enrolled_on=enrolled_on,
         municipality=home,
         exit_on=exit_on,
         benefits=benefit_spells(benefits),
-        education=facts.pop("education", []),
-        exemption=facts.pop("exemption", []),
-        offers=facts,
+        education=held.pop("education", []),
+        exemption=held.pop("exemption", []),
+        offers=held,
         counted_hours={m: math.fsum(h) for m, h in hours.items()},
         frikort_hours={m: math.fsum(h) for m, h in frikort.items()},
         warnings=warnings,

@@ -1,0 +1,127 @@
+"""Benchmark of the offline replay: events/s, per-event ingest latency percentiles, peak RSS.
+
+    python bench/replay.py                 # 1 M events in memory, 10 M with --state (RocksDB)
+    python bench/replay.py --sizes 1       # only the 1 M log
+
+Logs are generated once into bench-data/ (not committed) with the demo generator. Each
+measurement runs in a fresh child process, so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench-data"
+EVENTS_PER_SCALE = 229_000  # lines the demo generator writes per unit of --scale (measured)
+BATCH = 1000
+
+
+def log_for(millions: float) -> Path:
+    """The benchmark log of about ``millions`` M events, generated once."""
+    DATA.mkdir(exist_ok=True)
+    path = DATA / f"bench-{millions:g}M.jsonl"
+    if not path.exists():
+        scale = millions * 1e6 / EVENTS_PER_SCALE
+        print(f"generating {path.name} (scale {scale:.2f}) …", file=sys.stderr)
+        partial = path.with_suffix(".partial")
+        subprocess.run([sys.executable, "-m", "puljemonitor", "demo-data", "--seed", "11", "--scale", f"{scale:.3f}", "--out", str(partial)], check=True)
+        partial.rename(path)
+    return path
+
+
+def child(log: str, state: str | None, month: str) -> dict:
+    """One replay in this process: ingest in batches (timed), then a month report."""
+    from puljemonitor import config
+    from puljemonitor.replay import Replay, gc_paused
+    from schemas.calendar import parse_month
+
+    replay = Replay(state)
+    per_event_us: list[float] = []
+    start = time.perf_counter()
+    with open(log, "rb") as f:
+        lines = f.readlines(1 << 24)
+        intake_lines = 0
+        while lines:
+            for i in range(0, len(lines), BATCH):
+                batch = lines[i : i + BATCH]
+                t = time.perf_counter()
+                replay.ingest_lines(batch) if replay.intake is None else _feed(replay, batch, intake_lines)
+                per_event_us.append((time.perf_counter() - t) / len(batch) * 1e6)
+                intake_lines += len(batch)
+            lines = f.readlines(1 << 24)
+    ingested = time.perf_counter()
+    pool = config.pool("afklaringspuljen")
+    with gc_paused():
+        report = replay.report(pool, parse_month(month), config.Rules(), None)
+    done = time.perf_counter()
+    counts = report.input
+    quantiles = statistics.quantiles(per_event_us, n=100)
+    return {
+        "log": Path(log).name,
+        "store": "rocksdb" if state else "memory",
+        "lines": counts.lines,
+        "applied": counts.applied,
+        "wall_s": round(done - start, 2),
+        "ingest_s": round(ingested - start, 2),
+        "report_s": round(done - ingested, 2),
+        "events_per_s": round(counts.lines / (done - start)),
+        "ingest_us_per_event_p50": round(quantiles[49], 2),
+        "ingest_us_per_event_p99": round(quantiles[98], 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def _feed(replay, batch: list[bytes], offset: int) -> None:
+    """Feed a further batch into the same intake, numbering lines on from ``offset``."""
+    from puljemonitor.replay import gc_paused
+
+    feed = replay.intake.feed
+    with gc_paused():
+        for number, raw in enumerate(batch, offset + 1):
+            if raw and not raw.isspace():
+                feed(number, raw)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1,10", help="log sizes in millions of events (default 1,10)")
+    parser.add_argument("--month", default="2023-03")
+    parser.add_argument("--child", nargs=2, metavar=("LOG", "STATE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        log, state = args.child
+        print(json.dumps(child(log, None if state == "-" else state, args.month)))
+        return
+    results = []
+    for size in (float(s) for s in args.sizes.split(",")):
+        log = log_for(size)
+        stores = ["-"] if size < 5 else ["state"]  # 10 M events do not fit the 2 GB budget in memory
+        for store in stores:
+            with tempfile.TemporaryDirectory(dir=DATA) as tmp:
+                state = "-" if store == "-" else os.path.join(tmp, "state")
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", str(log), state, "--month", args.month],
+                    check=True, capture_output=True, text=True, cwd=ROOT,
+                )  # fmt: skip
+            result = json.loads(out.stdout)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    print("\n| log | store | lines | events/s | wall s | ingest µs/event p50 / p99 | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['log']} | {r['store']} | {r['lines']:,} | {r['events_per_s']:,} | {r['wall_s']} | "
+              f"{r['ingest_us_per_event_p50']} / {r['ingest_us_per_event_p99']} | {r['peak_rss_mb']:,} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
