@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench-data"
-EVENTS_PER_SCALE = 229_000  # lines the demo generator writes per unit of --scale (measured)
+EVENTS_PER_SCALE = 227_600  # lines the demo generator writes per unit of --scale (measured)
 BATCH = 1000
 
 
