@@ -47,8 +47,9 @@ def _timestamp(ctx, param, value: str | None) -> dt.datetime | None:
 class RejectionLog:
     """Rejected lines to an optional JSON Lines file, and the first few to stderr for a person."""
 
-    def __init__(self, out: IO[bytes] | None) -> None:
+    def __init__(self, out: IO[bytes] | None, shown: int = SHOWN_REJECTIONS) -> None:
         self.out = out
+        self.shown = shown
         self.count = 0
         self._encoder = msgspec.json.Encoder()
 
@@ -56,21 +57,23 @@ class RejectionLog:
         self.count += 1
         if self.out is not None:
             self.out.write(self._encoder.encode(rejected) + b"\n")
-        if self.count <= SHOWN_REJECTIONS:
+        if self.count <= self.shown:
             click.echo(f"line {rejected.line}: rejected: {rejected.reason}", err=True)
 
-    def summary(self, hint: bool) -> None:
-        if self.count > SHOWN_REJECTIONS:
-            more = " (all are in the --rejected file)" if not hint else "; write them all with --rejected PATH"
-            click.echo(f"… {self.count - SHOWN_REJECTIONS} more rejected lines{more}", err=True)
+    def summary(self) -> None:
+        hidden = self.count - min(self.count, self.shown)
+        if hidden:
+            where = f"all are in {self.out.name}" if self.out else "write them all with --rejected PATH"
+            more = "more " if self.shown else ""
+            click.echo(f"… {hidden} {more}rejected lines ({where})", err=True)
 
 
-def _replay(log: str, state: str | None, rejected: str | None) -> Replay:
+def _replay(log: str, state: str | None, rejected: str | None, shown: int = SHOWN_REJECTIONS) -> Replay:
     replay = Replay(state)
     with open(rejected, "wb") if rejected else _nothing() as out:
-        rejections = RejectionLog(out)
+        rejections = RejectionLog(out, shown)
         replay.ingest(log, rejections)
-        rejections.summary(hint=out is None)
+        rejections.summary()
     return replay
 
 
@@ -194,7 +197,8 @@ def demo(seed, month, out_dir) -> None:
         click.echo(f"generating {log} …", err=True)
         generate(str(log), seed=seed, scale=1.0)
     pool_config = config.pool("afklaringspuljen")
-    replay = _replay(str(log), None, str(out / "rejected.jsonl"))
+    # The demo log holds deliberately invalid lines: keep them in the file, not on the screen.
+    replay = _replay(str(log), None, str(out / "rejected.jsonl"), shown=0)
     try:
         now = replay.report(pool_config, month, config.Rules(), None)
         published = replay.report(pool_config, month, config.Rules(), published_cutoff(pool_config, month))
@@ -209,3 +213,4 @@ def demo(seed, month, out_dir) -> None:
         f"{published.project.measured} målte; nu: {now.project.positive} af {now.project.measured}."
         f"\nJSON: {out / name}.json, {out / name}-as-published.json; afviste linjer: {out / 'rejected.jsonl'}"
     )
+from puljemonitor import cli_live  # noqa: E402,F401  registers worker/produce/compare

@@ -120,3 +120,20 @@ def test_a_municipality_audit_shows_only_its_own_citizens(log):
     result = run("audit", "--log", log, "--month", "2021-09", "--municipality", "147")
     assert result.exit_code == 0
     assert "k1" not in result.stdout and "København" not in result.stdout and "Frederiksberg" in result.stdout
+
+
+def test_demo_generates_replays_and_writes_both_views(tmp_path):
+    """The README's first command: log generated once, table printed, JSON and dead letters written."""
+    result = run("demo", "--out", tmp_path, "--month", "2021-09")
+    assert result.exit_code == 0, result.output
+    assert "Projektkommuner i alt" in result.stdout and "Som offentliggjort (2021-12-01T00:00:00+01:00)" in result.stdout
+    now = json.loads((tmp_path / "report-2021-09.json").read_text())
+    published = json.loads((tmp_path / "report-2021-09-as-published.json").read_text())
+    assert (now["as_of"], published["as_of"]) == (None, "2021-12-01T00:00:00+01:00")
+    assert now["input"] == published["input"] and now["input"]["rejected"] > 0
+    dead = (tmp_path / "rejected.jsonl").read_text().splitlines()
+    assert len(dead) == now["input"]["rejected"]
+    assert "rejected lines (all are in" in result.stderr and "line " not in result.stderr
+    log = tmp_path / "demo-seed1.jsonl.gz"
+    stamp = log.stat().st_mtime_ns
+    assert run("demo", "--out", tmp_path).exit_code == 0 and log.stat().st_mtime_ns == stamp  # generated once
