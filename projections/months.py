@@ -40,7 +40,7 @@ assert set(TOUCHING_FACT) | set(INCOME_CATEGORIES) == {c.name for c in CATEGORIE
 _HIERARCHY = tuple((c.name, TOUCHING_FACT.get(c.name)) for c in CATEGORIES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _month_of(day: Day) -> Month:
     return month_of_day(day)
 

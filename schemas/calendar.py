@@ -26,7 +26,7 @@ def month_of_day(day: Day) -> Month:
     return month_of(dt.date.fromordinal(day))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parse_month(text: str) -> Month:
     """``YYYY-MM`` → month; ValueError naming the text when it is not one."""
     if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):

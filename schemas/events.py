@@ -158,9 +158,6 @@ class IncomeReported(Event, tag="income_reported", kw_only=True, gc=False):
         if not _FIRST_MONTH <= int(text[:4]) * 12 <= _LAST_MONTH:
             raise ValueError(f"`month` {self.month} is outside {FIRST_DATE:%Y-%m}..{LAST_DATE:%Y-%m} - at `$.month`")
 
-    def month_index(self) -> Month:
-        return parse_month(self.month)
-
     def day(self) -> Day:
         return bounds(parse_month(self.month))[0]
 
