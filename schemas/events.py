@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Union
 import msgspec
 
 from puljemonitor.config import municipalities, pools
-from schemas.calendar import Day, Month, bounds, parse_month
+from schemas.calendar import Day, bounds, parse_month
 
 CITIZEN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 CPR_PATTERN = r"^\d{6}-?\d{4}$"
