@@ -4,8 +4,8 @@ Priority: ``out`` → ``exempt`` → the first positive category of the hierarch
 ``not_positive``. A fact *touches* a month when it holds on at least one of its days;
 exemption and self-support look at the month's last day only.
 
-Each spell is walked once to mark the months it touches, so classifying many months costs
-little more than classifying one; the category tests are then set lookups.
+Each spell is walked once to mark the months it touches with its category's rank (its
+place in the hierarchy table), so classifying many months costs little more than one.
 """
 
 from __future__ import annotations
@@ -37,7 +37,13 @@ TOUCHING_FACT: dict[str, str] = {
 }
 INCOME_CATEGORIES = ("self_supporting", "paid_hours")
 assert set(TOUCHING_FACT) | set(INCOME_CATEGORIES) == {c.name for c in CATEGORIES}, "every category needs one test"
-_HIERARCHY = tuple((c.name, TOUCHING_FACT.get(c.name)) for c in CATEGORIES)
+
+# A category's rank is its place in the hierarchy table: lower wins.
+_RANK = {c.name: rank for rank, c in enumerate(CATEGORIES)}
+_FACT_RANK = {fact: _RANK[name] for name, fact in TOUCHING_FACT.items()}
+_SELF_SUPPORTING = _RANK["self_supporting"]
+_PAID_HOURS = _RANK["paid_hours"]
+_NONE = len(CATEGORIES)
 
 
 @functools.cache
@@ -59,17 +65,24 @@ def _held_at_month_end(spell: Spell, lo: Month, hi: Month) -> range:
     return range(max(lo, _month_of(start)), min(hi, last) + 1)
 
 
-def touched_months(timeline: Timeline, lo: Month, hi: Month) -> dict[str, set[Month]]:
-    """Fact (a benefit, an offer, ``education``) → the months in ``[lo, hi]`` it touches."""
-    touched: dict[str, set[Month]] = {}
+def best_touching(timeline: Timeline, lo: Month, hi: Month) -> dict[Month, int]:
+    """Month in ``[lo, hi]`` → rank of the highest category whose fact touches it."""
+    best: dict[Month, int] = {}
+
+    def mark(rank: int | None, spell: Spell) -> None:
+        if rank is not None:
+            for month in _touched(spell, lo, hi):
+                if rank < best.get(month, _NONE):
+                    best[month] = rank
+
     for start, end, benefit in timeline.benefits:
-        touched.setdefault(benefit, set()).update(_touched((start, end), lo, hi))
+        mark(_FACT_RANK.get(benefit), (start, end))
     for spell in timeline.education:
-        touched.setdefault("education", set()).update(_touched(spell, lo, hi))
+        mark(_FACT_RANK["education"], spell)
     for offer, spells in timeline.offers.items():
         for spell in spells:
-            touched.setdefault(offer, set()).update(_touched(spell, lo, hi))
-    return touched
+            mark(_FACT_RANK[offer], spell)
+    return best
 
 
 def benefit_on(timeline: Timeline, day: Day) -> str | None:
@@ -89,8 +102,7 @@ def statuses(timeline: Timeline, months: Iterable[Month], rules: Rules = Rules()
     first_in = _month_of(timeline.enrolled_on)
     out_from = _month_of(timeline.exit_on) if timeline.exit_on != FOREVER else hi + 1
     exempt = {m for spell in timeline.exemption for m in _held_at_month_end(spell, lo, hi)}
-    touched = touched_months(timeline, lo, hi)
-    nothing: set[Month] = set()
+    best = best_touching(timeline, lo, hi)
     result = {}
     for month in months:
         if month < first_in or month >= out_from:
@@ -98,25 +110,28 @@ def statuses(timeline: Timeline, months: Iterable[Month], rules: Rules = Rules()
         elif month in exempt:
             result[month] = EXEMPT
         else:
-            hours = timeline.counted_hours.get(month, 0.0)
-            if rules.count_social_frikort:
-                hours += timeline.frikort_hours.get(month, 0.0)
-            result[month] = _category(timeline, month, hours, touched, nothing)
+            result[month] = _category(timeline, month, best.get(month, _NONE), rules)
     return result
 
 
-def _category(timeline: Timeline, month: Month, hours: float, touched: dict[str, set[Month]], nothing: set) -> str:
-    """The first category of the hierarchy that holds in an enrolled, measured month."""
-    for name, fact in _HIERARCHY:
-        if fact is not None:
-            if month in touched.get(fact, nothing):
-                return name
-        elif name == "paid_hours":
-            if hours > 0:
-                return name
-        elif SELF_SUPPORT_NUMERATOR * hours > SELF_SUPPORT_LIMIT and benefit_on(timeline, bounds(month)[1]) == "none":
-            return name
-    return NOT_POSITIVE
+def _category(timeline: Timeline, month: Month, rank: int, rules: Rules) -> str:
+    """The first category of the hierarchy that holds in an enrolled, measured month.
+
+    ``rank`` is the best category a touching fact gives; income can still beat it.
+    """
+    hours = timeline.counted_hours.get(month, 0.0)
+    if rules.count_social_frikort:
+        hours += timeline.frikort_hours.get(month, 0.0)
+    if hours > 0:
+        if rank > _PAID_HOURS:
+            rank = _PAID_HOURS
+        if (
+            rank > _SELF_SUPPORTING
+            and SELF_SUPPORT_NUMERATOR * hours > SELF_SUPPORT_LIMIT
+            and benefit_on(timeline, bounds(month)[1]) == "none"
+        ):
+            rank = _SELF_SUPPORTING
+    return CATEGORIES[rank].name if rank < _NONE else NOT_POSITIVE
 
 
 def status(timeline: Timeline, month: Month, rules: Rules = Rules()) -> str:
