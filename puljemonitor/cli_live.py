@@ -1,0 +1,113 @@
+"""Live commands on the ``puljemonitor`` group: ``worker``, ``produce``, ``compare``.
+
+Broker, topic names, partitions and the state dir come from ``PULJEMONITOR_*`` environment
+variables (see :data:`puljemonitor.kafka_log.DEFAULTS`), overridden by options.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from puljemonitor import config
+from puljemonitor.cli import main
+from puljemonitor.kafka_log import Topics, setting
+
+broker_option = click.option("--broker", default=None, help="Kafka bootstrap HOST:PORT [env PULJEMONITOR_BROKER, default localhost:9092].")
+
+
+def _broker(value: str | None) -> str:
+    return value or setting("broker")
+
+
+@main.command()
+@broker_option
+@click.option("--state-dir", default=None, help="Where RocksDB tables live [env PULJEMONITOR_STATE_DIR, default ./state].")
+@click.option("--partitions", type=int, default=None, help="Partitions of the events and statuses topics [env PULJEMONITOR_PARTITIONS, default 8].")
+@click.option("--app-id", default=None, help="Faust app id = consumer group [env PULJEMONITOR_APP_ID].")
+@click.option("--events-topic", default=None, help="[env PULJEMONITOR_EVENTS_TOPIC, default events]")
+@click.option("--aggregates-topic", default=None, help="[env PULJEMONITOR_AGGREGATES_TOPIC, default aggregates]")
+@click.option("--rejected-topic", default=None, help="[env PULJEMONITOR_REJECTED_TOPIC, default rejected]")
+@click.option("--pool", default=None, help="[env PULJEMONITOR_POOL, default afklaringspuljen]")
+@click.option("--count-social-frikort", is_flag=True, default=None, help="Rule variant [env PULJEMONITOR_COUNT_SOCIAL_FRIKORT=1].")
+@click.option("--loglevel", default="warning", show_default=True)
+def worker(broker, state_dir, partitions, app_id, events_topic, aggregates_topic, rejected_topic, pool, count_social_frikort, loglevel) -> None:
+    """Run a stream worker: events → citizen states → live aggregates (until stopped)."""
+    from streams.app import Settings, run_worker
+
+    settings = Settings()
+    settings.broker = _broker(broker)
+    for name, value in (("state_dir", state_dir), ("partitions", partitions), ("app_id", app_id), ("pool", pool)):
+        if value is not None:
+            setattr(settings, name, value)
+    if count_social_frikort:
+        settings.count_social_frikort = True
+    settings.topics = Topics.from_env(events=events_topic, aggregates=aggregates_topic, rejected=rejected_topic)
+    config.pool(settings.pool)
+    sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads argv
+    run_worker(settings, loglevel)
+
+
+@main.command()
+@click.argument("log")
+@broker_option
+@click.option("--topic", default=None, help="Events topic [env PULJEMONITOR_EVENTS_TOPIC, default events].")
+@click.option("--partitions", type=int, default=None, help="Partitions when the topic is created [env PULJEMONITOR_PARTITIONS].")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key: CPR-like citizens are replaced by HMAC-SHA256 pseudonyms.")
+def produce(log, broker, topic, partitions, key_file) -> None:
+    """Load a JSON Lines LOG (file, .gz, or -) into the events topic, keyed by citizen.
+
+    Without --key-file a line whose citizen looks like a CPR number is not sent (and is
+    listed here): CPR numbers never leave this machine.
+    """
+    from puljemonitor.kafka_log import ensure_topic, load_key, produce as send
+    from puljemonitor.replay import open_log
+
+    broker = _broker(broker)
+    topic = topic or setting("events_topic")
+    ensure_topic(broker, topic, partitions or int(setting("partitions")))
+    key = load_key(key_file) if key_file else None
+
+    def refused(number: int, reason: str) -> None:
+        click.echo(f"line {number}: not sent: {reason}", err=True)
+
+    with open_log(log) as (lines, _size):
+        summary = send(lines, broker, topic, hmac_key=key, on_refused=refused)
+    click.echo(f"sent {summary.sent} of {summary.lines} lines to {topic} on {broker} "
+               f"({summary.pseudonymized} pseudonymized, {summary.refused} refused, {summary.blank} blank)", err=True)  # fmt: skip
+
+
+@main.command()
+@broker_option
+@click.option("--events-topic", default=None, help="[env PULJEMONITOR_EVENTS_TOPIC, default events]")
+@click.option("--aggregates-topic", default=None, help="[env PULJEMONITOR_AGGREGATES_TOPIC, default aggregates]")
+@click.option("--month", "months", multiple=True, help="Only these months (repeatable); default every month of the pool.")
+@click.option("--pool", default=None)
+@click.option("--count-social-frikort", is_flag=True)
+def compare(broker, events_topic, aggregates_topic, months, pool, count_social_frikort) -> None:
+    """Replay the events topic offline and compare with the live aggregates; exit 1 on any difference."""
+    from puljemonitor.kafka_log import differences, expected_outputs, read_latest
+    from puljemonitor.replay import Replay
+    from schemas.calendar import parse_month
+
+    broker = _broker(broker)
+    topics = Topics.from_env(events=events_topic, aggregates=aggregates_topic)
+    pool_config = config.pool(pool or setting("pool"))
+    rules = config.Rules(count_social_frikort)
+    wanted = [parse_month(m) for m in months] or None
+    actual = read_latest(broker, topics.aggregates)  # first: the replay must not be older than it
+    replay = Replay()
+    try:
+        replay.ingest(f"kafka://{broker}/{topics.events}")
+        expected = expected_outputs(replay, pool_config, rules, wanted)
+    finally:
+        replay.close()
+    diffs = differences(expected, actual, pool_config, wanted)
+    for line in diffs:
+        click.echo(line)
+    counts = replay.counts
+    click.echo(f"{len(expected)} replay records, {len(actual)} live records, {len(diffs)} differences; "
+               f"input {counts.lines} messages: {counts.applied} applied, {counts.duplicates} duplicates, "
+               f"{counts.rejected} rejected", err=True)  # fmt: skip
+    sys.exit(1 if diffs else 0)

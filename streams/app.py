@@ -1,0 +1,297 @@
+"""The Faust app: topics, RocksDB tables and three thin agents around :mod:`streams.live`.
+
+Every decision is made by the pure functions of ``streams/live.py``; this module only moves
+bytes between Kafka topics, tables and those functions. Why the result survives crashes,
+redelivery and reordering is argued in ``docs/live-design.md``.
+
+* ``citizens`` agent — events topic (key = citizen) → table ``citizens`` (applied events of
+  the citizen) → statuses topic (key = enrolling municipality) and dead letters.
+* ``municipalities`` agent — statuses topic → table ``views`` (last vector and version per
+  municipality/citizen) → in-memory tallies → aggregates topic (one record per
+  pool/municipality/month) and counts topic (one partition).
+* ``totals`` agent — counts topic → table ``counts`` → participant/project/nation records.
+
+Tables hold bytes (``value_type=bytes``, ``raw`` serializers; msgspec encodes), because
+tables ignore the app's value serializer. Writes happen inside ``async for event in
+stream.events()``: writing a table inside ``stream.take()`` raises (no current event).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faust
+
+from puljemonitor import config
+from puljemonitor.kafka_log import Topics, setting
+from schemas.reports import InputCounts
+from streams.live import (
+    Outcome, Projection, Totals, citizen_step, count, dead_letter, decode_counts, decode_update, months_of,
+    output_key, view_key,
+)  # fmt: skip
+
+log = logging.getLogger("puljemonitor.worker")
+
+
+@dataclass
+class Settings:
+    broker: str = field(default_factory=lambda: setting("broker"))
+    app_id: str = field(default_factory=lambda: setting("app_id"))
+    partitions: int = field(default_factory=lambda: int(setting("partitions")))
+    state_dir: str = field(default_factory=lambda: setting("state_dir"))
+    pool: str = field(default_factory=lambda: setting("pool"))
+    count_social_frikort: bool = field(default_factory=lambda: os.environ.get("PULJEMONITOR_COUNT_SOCIAL_FRIKORT", "") in ("1", "true"))
+    replication: int = field(default_factory=lambda: int(os.environ.get("PULJEMONITOR_REPLICATION", "1")))
+    flush_interval: float = 0.1
+    topics: Topics = field(default_factory=Topics.from_env)
+
+
+class _Derived:
+    """In-memory derived state of one stage: valid only after a rebuild from its table."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.pending_rebuild = True
+        self.dirty: set = set()
+        self.next_flush = 0.0
+
+    def due(self) -> bool:
+        return self.ready and bool(self.dirty) and time.monotonic() >= self.next_flush
+
+    def flushed(self, began: float, interval: float) -> None:
+        """Spend at most about a fifth of the time re-sending absolute records: while catching
+        up, the dirty set then coalesces more updates per flush; when idle, flushes stay fast."""
+        now = time.monotonic()
+        self.next_flush = now + max(interval, 4 * (now - began))
+
+
+def create_app(settings: Settings) -> faust.App:
+    pool = config.pool(settings.pool)
+    rules = config.Rules(settings.count_social_frikort)
+    months = months_of(pool)
+    topics = settings.topics
+    n = settings.partitions
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.broker}",
+        store="rocksdb://",
+        datadir=str(Path(settings.state_dir).absolute()),
+        processing_guarantee="at_least_once",
+        topic_partitions=n,
+        topic_replication_factor=settings.replication,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=2000,
+        stream_buffer_maxsize=16384,
+        producer_linger=0.05,  # fewer, larger produce requests: aiokafka encodes them in Python
+        producer_max_batch_size=256 * 1024,
+        broker_commit_every=5000,
+        broker_commit_interval=1.0,
+        # A killed worker's partitions move to the survivor after this long.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        table_standby_replicas=0,
+    )
+
+    def raw_topic(name: str, partitions: int | None = n, **kwargs) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                         partitions=partitions, **kwargs)  # fmt: skip
+
+    events = raw_topic(topics.events)
+    statuses = raw_topic(topics.statuses, internal=True)
+    counts_topic = raw_topic(topics.counts, partitions=1, internal=True)
+    aggregates = raw_topic(topics.aggregates, internal=True, compacting=True)
+    rejected = raw_topic(topics.rejected, partitions=1, internal=True)
+    stats = raw_topic(topics.stats, partitions=1, internal=True, compacting=True)
+
+    def table(name: str, partitions: int) -> faust.Table:
+        # key/value_type=bytes selects the "raw" codec (a table derives its codec from the
+        # type, else json: it ignores the app's serializers).
+        return app.Table(name, default=None, key_type=bytes, value_type=bytes, partitions=partitions,
+                         options={"driver": "rocksdict"})  # fmt: skip
+
+    citizens = table("citizens", n)
+    views = table("views", n)
+    counts_table = table("counts", 1)
+
+    input_counts = InputCounts()
+    projection_state, totals_state = _Derived(), _Derived()
+    projection = Projection(pool)
+    totals = Totals(pool, months)
+
+    # ------------------------------------------------------------------ citizen stage
+    @app.agent(events, name="citizens")
+    async def citizen_agent(stream):
+        async for event in stream.events():
+            message = event.message
+            key = message.key
+            result = citizen_step(
+                None, key, message.value, pool=pool, months=months, rules=rules,
+                lookup=lambda c: citizens.get(c.encode()),
+            )  # fmt: skip
+            count(input_counts, result.outcome)
+            if result.outcome is Outcome.REJECTED:
+                letter = dead_letter(result, message.value, key, message.topic, message.partition, message.offset)
+                await rejected.send(key=f"{message.topic}/{message.partition}/{message.offset}".encode(), value=letter)
+                continue
+            if result.state is not None:
+                citizens[result.citizen.encode()] = result.state  # before the sends; see the design note
+            for update in result.updates:
+                await statuses.send(key=update.municipality.encode(), value=_encode(update))
+
+    # ------------------------------------------------------------------ municipality stage
+    def rebuild_projection() -> None:
+        nonlocal projection
+        projection = Projection(pool)
+        projection_state.dirty = projection.rebuild(views.values())
+        projection_state.ready, projection_state.pending_rebuild = True, False
+        log.info("rebuilt municipality tallies from the views table: re-emitting %d aggregates", len(projection_state.dirty))
+
+    async def flush_projection() -> None:
+        began = time.monotonic()
+        dirty, projection_state.dirty = projection_state.dirty, set()
+        for (code, month), agg, counts in projection.records(dirty):
+            await aggregates.send(key=output_key(pool, "municipality", month, code).encode(), value=agg,
+                                  headers={"version": str(projection.versions[code]).encode()})  # fmt: skip
+            await counts_topic.send(key=f"{code}/{month}".encode(), value=counts)
+        projection_state.flushed(began, settings.flush_interval)
+
+    @app.agent(statuses, name="municipalities")
+    async def municipality_agent(stream):
+        async for event in stream.events():
+            if projection_state.pending_rebuild or not projection_state.ready:
+                rebuild_projection()
+            data = event.message.value
+            update = decode_update(data)
+            vkey = view_key(update.municipality, update.citizen).encode()
+            store, changed = projection.apply(views.get(vkey), update)
+            if store:
+                views[vkey] = data
+            projection_state.dirty |= changed
+            if len(projection_state.dirty) > 20_000:
+                await flush_projection()
+
+    # ------------------------------------------------------------------ totals stage
+    def rebuild_totals() -> None:
+        nonlocal totals
+        totals = Totals(pool, months)
+        totals_state.dirty = totals.rebuild(counts_table.values())
+        totals_state.ready, totals_state.pending_rebuild = True, False
+
+    async def flush_totals() -> None:
+        began = time.monotonic()
+        dirty, totals_state.dirty = totals_state.dirty, set()
+        for key, value in totals.records(dirty):
+            await aggregates.send(key=key.encode(), value=value)
+        totals_state.flushed(began, settings.flush_interval)
+
+    @app.agent(counts_topic, name="totals")
+    async def totals_agent(stream):
+        async for event in stream.events():
+            if totals_state.pending_rebuild or not totals_state.ready:
+                rebuild_totals()
+            data = event.message.value
+            update = decode_counts(data)
+            ckey = f"{update.municipality}/{update.month}".encode()
+            stored = counts_table.get(ckey)
+            if stored is None or decode_counts(stored).version <= update.version:
+                counts_table[ckey] = data
+            totals_state.dirty |= totals.apply(update)
+
+    # ------------------------------------------------------------------ rebalancing and timers
+    def owns(table: faust.Table) -> bool:
+        changelog = table.changelog_topic.get_topic_name()
+        return any(tp.topic == changelog for tp in app.assignor.assigned_actives())
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app_, revoked, **kwargs) -> None:
+        # Unsent records of partitions that may now belong to another worker must not be
+        # sent after its fresher ones; the rebuild after the rebalance re-emits what we keep.
+        for state in (projection_state, totals_state):
+            state.ready = False
+            state.dirty = set()
+
+    @app.on_rebalance_complete.connect
+    async def on_rebalanced(app_, **kwargs) -> None:
+        projection_state.pending_rebuild = True
+        totals_state.pending_rebuild = True
+
+    @app.timer(interval=settings.flush_interval)
+    async def flush() -> None:
+        if app.rebalancing or app.in_recovery:
+            return
+        if projection_state.pending_rebuild and owns(views):
+            rebuild_projection()
+        if totals_state.pending_rebuild and owns(counts_table):
+            rebuild_totals()
+        if projection_state.due():
+            await flush_projection()
+        if totals_state.due():
+            await flush_totals()
+
+    last_stats: list[dict] = [{}]
+
+    @app.timer(interval=1.0)
+    async def report_stats() -> None:
+        counts = _counts_dict(input_counts)
+        if counts != last_stats[0]:
+            last_stats[0] = counts
+            value = json.dumps({"worker": worker_id, "time": time.time(), **counts}).encode()
+            await stats.send(key=worker_id.encode(), value=value)
+            log.info("input %s", counts)
+
+    app.puljemonitor_counts = input_counts  # for tests and logging
+    return app
+
+
+def _counts_dict(counts: InputCounts) -> dict:
+    return {"lines": counts.lines, "applied": counts.applied, "duplicates": counts.duplicates, "rejected": counts.rejected}
+
+
+def _encode(record) -> bytes:
+    from streams.live import encode
+
+    return encode(record)
+
+
+def ensure_topics(settings: Settings) -> None:
+    """Create the topics this worker sends to (a broker's auto-creation gives 1 partition, no compaction)."""
+    from puljemonitor.kafka_log import ensure_topic
+
+    t, n = settings.topics, settings.partitions
+    actual = ensure_topic(settings.broker, t.events, n)
+    if actual != n:
+        # Tables are partitioned like their source topic; Faust would crash-loop on the mismatch.
+        raise SystemExit(f"topic {t.events} has {actual} partitions but the worker is configured for {n} "
+                         "(--partitions / PULJEMONITOR_PARTITIONS); they must agree")
+    ensure_topic(settings.broker, t.statuses, n)
+    ensure_topic(settings.broker, t.counts, 1)
+    ensure_topic(settings.broker, t.aggregates, n, compacted=True)
+    ensure_topic(settings.broker, t.rejected, 1)
+    ensure_topic(settings.broker, t.stats, 1, compacted=True)
+    # Faust would create the changelogs itself, but a table's first partition check can run
+    # before the new topic's metadata arrives ("changelog topic has 0 partitions") and the
+    # agent then crashes in a loop. Created here, they exist before Faust starts.
+    for table, partitions in (("citizens", n), ("views", n), ("counts", 1)):
+        ensure_topic(settings.broker, f"{settings.app_id}-{table}-changelog", partitions, compacted=True)
+
+
+def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    """Run the worker in this process until it is stopped (SIGTERM/SIGINT) or killed."""
+    app = create_app(settings)
+    from faust.worker import Worker
+
+    Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
+    ensure_topics(settings)
+    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,316 @@
+"""The live system against a real broker: its aggregates must equal the offline replay exactly.
+
+Every test runs real ``puljemonitor worker`` subprocesses (Faust, RocksDB tables) with their
+own app id, topics and state dirs, feeds them a small demo log, and waits until the latest
+records of the compacted aggregates topic equal — field by field, every month of the pool,
+every municipality, participant, the project and the nation — the offline replay
+(:class:`Replay` + ``build_report``) of the same events topic, and stay equal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from broker import LocalKafka
+from puljemonitor import config
+from puljemonitor.kafka_log import differences, expected_outputs, read_latest, read_records
+from puljemonitor.replay import Replay
+
+pytestmark = pytest.mark.kafka
+
+POOL = config.pool("afklaringspuljen")
+RULES = config.Rules()
+PARTITIONS = 4
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_log(tmp_path_factory) -> list[bytes]:
+    """About 2,500 lines: every kind of event, duplicates, retractions, invalid lines."""
+    out = tmp_path_factory.mktemp("demo") / "demo.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "puljemonitor", "demo-data", "--seed", "3", "--scale", "0.01", "--out", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return [line for line in out.read_bytes().splitlines() if line.strip()]
+
+
+class Live:
+    """One deployment: a unique app id and topic names, workers as subprocesses."""
+
+    def __init__(self, bootstrap: str, tmp: Path) -> None:
+        self.bootstrap = bootstrap
+        self.tmp = tmp
+        tag = uuid.uuid4().hex[:8]
+        self.env = {
+            **os.environ,
+            "PULJEMONITOR_BROKER": bootstrap,
+            "PULJEMONITOR_APP_ID": f"pm-{tag}",
+            "PULJEMONITOR_PARTITIONS": str(PARTITIONS),
+            **{f"PULJEMONITOR_{t.upper()}_TOPIC": f"{t}-{tag}" for t in ("events", "statuses", "counts", "aggregates", "rejected", "stats")},
+        }
+        self.events = self.env["PULJEMONITOR_EVENTS_TOPIC"]
+        self.aggregates = self.env["PULJEMONITOR_AGGREGATES_TOPIC"]
+        self.rejected = self.env["PULJEMONITOR_REJECTED_TOPIC"]
+        self.stats = self.env["PULJEMONITOR_STATS_TOPIC"]
+        self.workers: dict[str, subprocess.Popen] = {}
+        self._producer: KafkaProducer | None = None
+        self._logs: list = []
+
+    # -- workers
+    def start(self, name: str = "w1", state: str | None = None) -> subprocess.Popen:
+        state_dir = self.tmp / f"state-{state or name}"
+        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115
+        self._logs.append(log)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "puljemonitor", "worker", "--state-dir", str(state_dir), "--loglevel", "info"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
+        )  # fmt: skip
+        self.workers[name] = proc
+        return proc
+
+    def wait_processing(self, name: str = "w1", timeout: float = 60.0) -> int:
+        """Wait until this incarnation of the worker reports consumed messages; how many."""
+        proc = self.workers[name]
+        path = self.tmp / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, self.log_tail(name)
+            mine = [ln for ln in path.read_text(errors="replace").splitlines() if f"] [{proc.pid}] " in ln and "] input {" in ln]
+            if mine:
+                return int(mine[-1].split("'lines': ")[1].split(",")[0])
+            time.sleep(0.1)
+        pytest.fail(f"{name} did not start processing in {timeout}s:\n{self.log_tail(name)}")
+
+    def kill(self, name: str = "w1") -> None:
+        proc = self.workers.pop(name)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def close(self) -> None:
+        for proc in self.workers.values():
+            proc.kill()
+            proc.wait()
+        self.workers.clear()
+        if self._producer is not None:
+            self._producer.close()
+        for log in self._logs:
+            log.close()
+
+    def log_tail(self, name: str = "w1", lines: int = 30) -> str:
+        path = self.tmp / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- input
+    @property
+    def producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5, retries=20)
+        return self._producer
+
+    def send(self, lines: list[bytes], key_of=None) -> None:
+        """Keyed by citizen like ``puljemonitor produce`` (a CPR-like key included: the worker must cope)."""
+        from puljemonitor.kafka_log import ensure_topic
+
+        ensure_topic(self.bootstrap, self.events, PARTITIONS)
+        for line in lines:
+            self.producer.send(self.events, value=line, key=(key_of or citizen_key)(line))
+        self.producer.flush()
+
+    # -- checking
+    def expected(self) -> tuple[dict, Replay]:
+        replay = Replay()
+        replay.ingest(f"kafka://{self.bootstrap}/{self.events}")
+        return expected_outputs(replay, POOL, RULES), replay
+
+    def wait_equal(self, timeout: float = 120.0, settle: float = 3.0) -> dict:
+        """Wait until the live aggregates equal the replay, then check they stay equal."""
+        expected, _ = self.expected()
+        deadline = time.monotonic() + timeout
+        diffs: list[str] = ["(not read yet)"]
+        while time.monotonic() < deadline:
+            dead = {n: p.returncode for n, p in self.workers.items() if p.poll() is not None}
+            assert not dead, f"worker(s) exited {dead}:\n" + "\n".join(self.log_tail(n) for n in dead)
+            diffs = differences(expected, read_latest(self.bootstrap, self.aggregates), POOL)
+            if not diffs:
+                time.sleep(settle)
+                diffs = differences(expected, read_latest(self.bootstrap, self.aggregates), POOL)
+                if not diffs:
+                    return expected
+            time.sleep(1.0)
+        logs = "\n".join(f"--- {n}\n{self.log_tail(n)}" for n in self.workers)
+        pytest.fail(f"{len(diffs)} differences after {timeout}s, e.g.\n" + "\n".join(diffs[:5]) + f"\n{logs}")
+
+
+def citizen_key(line: bytes) -> bytes | None:
+    try:
+        citizen = json.loads(line).get("citizen")
+    except (ValueError, AttributeError):
+        return None
+    return citizen.encode() if isinstance(citizen, str) else None
+
+
+@pytest.fixture
+def live(kafka_bootstrap: str, tmp_path: Path):
+    deployment = Live(kafka_bootstrap, tmp_path)
+    yield deployment
+    deployment.close()
+
+
+def _chunks(lines: list, n: int) -> list[list]:
+    size = -(-len(lines) // n)
+    return [lines[i : i + size] for i in range(0, len(lines), size)]
+
+
+# ---------------------------------------------------------------------------- tests
+
+
+def test_end_to_end_equals_replay_and_accounts_for_every_message(live: Live, demo_log: list[bytes]) -> None:
+    live.send(demo_log)
+    live.start()
+    expected = live.wait_equal()
+    assert any(k.endswith("/2021-09") and "/municipality/" in k for k in expected)
+    _, replay = live.expected()
+    counts = replay.counts
+    # Dead letters: one per rejected message (keyed by topic/partition/offset), with a reason.
+    letters = {r.key: json.loads(r.value) for r in read_records(live.bootstrap, live.rejected)}
+    assert len(letters) == counts.rejected > 0
+    assert all(letter["reason"] and letter["topic"] == live.events for letter in letters.values())
+    # Accounting: every message applied, duplicate or rejected (this worker never crashed).
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        stats = [json.loads(r.value) for r in read_records(live.bootstrap, live.stats)]
+        if stats and stats[-1]["lines"] == len(demo_log):
+            break
+        time.sleep(1)
+    last = stats[-1]
+    assert last["lines"] == len(demo_log) == counts.lines
+    assert (last["applied"], last["duplicates"], last["rejected"]) == (counts.applied, counts.duplicates, counts.rejected)
+
+
+def test_sigkilled_worker_restarts_to_the_same_numbers(live: Live, demo_log: list[bytes]) -> None:
+    """SIGKILL 3× at random points while processing; the last restart from an EMPTY state dir."""
+    rng = random.Random(11)
+    feeder = threading.Thread(target=_feed_slowly, args=(live, demo_log, 40, 30.0))
+    feeder.start()
+    live.start(state="a")
+    kills = 0
+    try:
+        for round_ in range(3):
+            processed = live.wait_processing("w1")  # this incarnation is consuming
+            time.sleep(rng.uniform(0.0, 1.5))  # … and is killed somewhere in the middle
+            live.kill()
+            kills += 1
+            assert processed > 0
+            live.start(state="b" if round_ == 2 else "a")  # "b": recovery from the changelogs alone
+    finally:
+        feeder.join()
+    assert kills == 3
+    live.wait_equal()
+
+
+def _feed_slowly(live: Live, lines: list[bytes], chunks: int, seconds: float) -> None:
+    """The log in ``chunks`` pieces over ``seconds``, so the worker is always mid-stream."""
+    from puljemonitor.kafka_log import ensure_topic
+
+    ensure_topic(live.bootstrap, live.events, PARTITIONS)
+    producer = KafkaProducer(bootstrap_servers=live.bootstrap, acks="all", linger_ms=5, retries=20)
+    try:
+        for chunk in _chunks(lines, chunks):
+            for line in chunk:
+                producer.send(live.events, value=line, key=citizen_key(line))
+            producer.flush()
+            time.sleep(seconds / chunks)
+    finally:
+        producer.close()
+
+
+def test_broker_restart_mid_stream(live: Live, demo_log: list[bytes], local_kafka: LocalKafka) -> None:
+    first, second = _chunks(demo_log, 2)
+    live.send(first)
+    live.start()
+    time.sleep(3.0)
+    local_kafka.restart()
+    live._producer = None  # a fresh client after the outage
+    live.send(second)
+    if live.workers["w1"].poll() is not None:  # tolerated: a supervisor restarts it
+        live.workers.pop("w1")
+        live.start()
+    live.wait_equal(timeout=180)
+
+
+def test_duplicates_and_any_order_give_the_same_result(live: Live, demo_log: list[bytes]) -> None:
+    lines = demo_log * 2
+    random.Random(5).shuffle(lines)  # within and across citizens
+    live.send(lines)
+    live.start()
+    live.wait_equal()
+    # The same numbers as the log in its original order, once (no conflicts decided differently).
+    replay = Replay()
+    replay.ingest_lines(demo_log)
+    original = expected_outputs(replay, POOL, RULES)
+    shuffled, _ = live.expected()
+    assert differences(original, shuffled, POOL) == []
+
+
+def test_survivor_takes_over_from_a_killed_worker(live: Live, demo_log: list[bytes]) -> None:
+    first, second = _chunks(demo_log, 2)
+    live.start("w1")
+    live.start("w2")
+    time.sleep(5.0)  # both joined the group
+    live.send(first)
+    time.sleep(1.0)
+    live.kill("w1")
+    live.send(second)
+    live.wait_equal(timeout=180)
+
+
+def test_bad_input_of_each_kind_is_dead_lettered_with_its_reason(live: Live, demo_log: list[bytes]) -> None:
+    good = demo_log[:200]
+    base = {"id": "x1", "type": "died", "citizen": "c1", "recorded": "2021-01-01T00:00:00+01:00", "at": "2021-01-01"}
+    bad = {
+        "not_json": (b"c1", b"this is not json"),
+        "garbage": (b"c1", bytes(range(256))),
+        "empty": (b"c1", b""),
+        "null": (b"c1", None),
+        "not_object": (b"c1", b"[1, 2, 3]"),
+        "schema": (b"c1", json.dumps({**base, "at": "2021-13-01"}).encode()),
+        "missing": (b"c1", json.dumps({k: v for k, v in base.items() if k != "at"}).encode()),
+        "cpr": (b"010190-1234", json.dumps({**base, "citizen": "010190-1234"}).encode()),
+        "wrong_key": (b"c2", json.dumps(base).encode()),
+        "no_key": (None, json.dumps(base).encode()),
+    }
+    live.send(good)
+    for key, value in bad.values():
+        live.producer.send(live.events, key=key, value=value)
+    live.producer.flush()
+    live.start()
+    live.wait_equal()
+    letters = [json.loads(r.value) for r in read_records(live.bootstrap, live.rejected)]
+    _, replay = live.expected()
+    # The replay sees values only: it skips the empty and null values as blank lines and
+    # applies the wrongly keyed event (once; the unkeyed copy is its duplicate). Live, all four
+    # are dead letters, and c1 is enrolled nowhere, so the aggregates agree.
+    assert len(letters) == replay.counts.rejected + 4
+    text = json.dumps(letters)
+    assert "010190" not in text and "1234\"" not in text
+    reasons = [letter["reason"] for letter in letters]
+    for needle in ("not valid JSON", "empty", "keyed by their citizen", "CPR", "`$.at`"):
+        assert any(needle in r for r in reasons), (needle, reasons)
+    assert all({"topic", "partition", "offset", "raw"} <= set(letter) for letter in letters)
+    stats = [json.loads(r.value) for r in read_records(live.bootstrap, live.stats)]
+    assert stats[-1]["lines"] == len(good) + len(bad)
+    assert stats[-1]["applied"] + stats[-1]["duplicates"] + stats[-1]["rejected"] == stats[-1]["lines"]

@@ -1,0 +1,251 @@
+"""The live path without a broker: the three stages' pure functions equal the offline replay.
+
+The simulation below plays what Kafka and Faust do — partitioned topics, tables, redelivery,
+crashes between a table write and a send, stale and reordered status updates, rebuilding
+derived counts from persisted views — and compares the outputs with :class:`Replay`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from puljemonitor import config
+from puljemonitor.kafka_log import Refused, differences, expected_outputs, prepare, pseudonym
+from puljemonitor.replay import Replay
+from schemas.calendar import parse_month
+from streams.live import (
+    CitizenState, Outcome, Projection, Totals, citizen_step, dead_letter, decode_counts, decode_state, parse_output_key,
+    decode_update, encode, months_of, output_key, view_key,
+)  # fmt: skip
+
+POOL = config.pool("afklaringspuljen")
+RULES = config.Rules()
+MONTHS = months_of(POOL)
+CHECK = [parse_month(m) for m in ("2020-08", "2021-09", "2022-06", "2023-03", "2024-03")]
+
+
+@pytest.fixture(scope="module")
+def demo_lines(tmp_path_factory) -> list[bytes]:
+    out = tmp_path_factory.mktemp("demo") / "demo.jsonl"
+    subprocess.run([sys.executable, "-m", "puljemonitor", "demo-data", "--seed", "3", "--scale", "0.01", "--out", str(out)], check=True, capture_output=True)
+    return [line for line in out.read_bytes().splitlines() if line.strip()]
+
+
+def _key(line: bytes) -> bytes | None:
+    """The key a producer that keys by citizen would use (even a CPR-like one, to test the worker)."""
+    try:
+        citizen = json.loads(line).get("citizen")
+    except (ValueError, AttributeError):
+        return None
+    return citizen.encode() if isinstance(citizen, str) else None
+
+
+class Pipeline:
+    """Three stages with dict 'tables' and list 'topics'; crashes lose unsent messages only."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self.rng = rng
+        self.citizens: dict[str, bytes] = {}
+        self.views: dict[str, bytes] = {}
+        self.stored_counts: dict[str, bytes] = {}
+        self.projection = Projection(POOL)
+        self.totals = Totals(POOL, MONTHS)
+        self.statuses: list[bytes] = []
+        self.counts_topic: list[bytes] = []
+        self.output: dict[str, object] = {}
+        self.rejected: list[dict] = []
+        self.output_totals = False
+
+    def feed(self, key: bytes | None, raw: bytes, offset: int = 0, crash: bool = False) -> Outcome:
+        result = citizen_step(None, key, raw, pool=POOL, months=MONTHS, rules=RULES, lookup=self.citizens.get)
+        if result.outcome is Outcome.REJECTED:
+            self.rejected.append(json.loads(dead_letter(result, raw, key, "events", 0, offset)))
+            return result.outcome
+        if result.state is not None:
+            self.citizens[result.citizen] = result.state
+        if crash:  # table written, sends lost; the message will be redelivered
+            return result.outcome
+        self.statuses.extend(encode(u) for u in result.updates)
+        return result.outcome
+
+    def project(self, shuffle: bool = False) -> None:
+        pending, self.statuses = self.statuses, []
+        if shuffle and self.rng:
+            self.rng.shuffle(pending)  # reordering across producers; stale versions must lose
+        for data in pending:
+            update = decode_update(data)
+            vkey = view_key(update.municipality, update.citizen)
+            store, changed = self.projection.apply(self.views.get(vkey), update)
+            if store:
+                self.views[vkey] = data
+            self._emit(changed)
+
+    def rebuild(self) -> None:
+        """A restart: derived counts from the persisted views only, then re-emit everything."""
+        self.projection = Projection(POOL)
+        self._emit(self.projection.rebuild(self.views.values()))
+
+    def _emit(self, keys) -> None:
+        for (code, month), agg, counts in self.projection.records(keys):
+            self.output[output_key(POOL, "municipality", month, code)] = json.loads(agg)
+            self.counts_topic.append(counts)
+
+    def total(self) -> None:
+        pending, self.counts_topic = self.counts_topic, []
+        dirty = self.totals.rebuild(self.stored_counts.values()) if not self.output_totals else set()
+        self.output_totals = True
+        for data in pending:
+            update = decode_counts(data)
+            self.stored_counts[f"{update.municipality}/{update.month}"] = data
+            dirty |= self.totals.apply(update)
+        for key, value in self.totals.records(dirty):
+            self.output[key] = json.loads(value)
+
+
+def _expected(lines: list[bytes]) -> dict:
+    replay = Replay()
+    replay.ingest_lines(lines)
+    return expected_outputs(replay, POOL, RULES, CHECK)
+
+
+def test_live_equals_replay_in_order(demo_lines):
+    pipe = Pipeline()
+    for line in demo_lines:
+        pipe.feed(_key(line), line)
+    pipe.project()
+    pipe.total()
+    assert differences(_expected(demo_lines), pipe.output, POOL, CHECK) == []
+
+
+def test_duplicates_shuffles_crashes_and_stale_updates_change_nothing(demo_lines):
+    rng = random.Random(7)
+    messages = [(_key(line), line) for line in demo_lines] * 2  # every event twice
+    rng.shuffle(messages)  # within and across citizens
+    pipe = Pipeline(rng)
+    replayed_statuses = []
+    for i, (key, raw) in enumerate(messages):
+        crash = rng.random() < 0.05
+        pipe.feed(key, raw, i, crash=crash)
+        if crash:
+            pipe.feed(key, raw, i)  # redelivered after the restart
+        if rng.random() < 0.01:
+            replayed_statuses.extend(pipe.statuses)  # a zombie re-sends old updates later
+            pipe.project(shuffle=True)
+            pipe.total()
+        if rng.random() < 0.005:
+            pipe.rebuild()
+    pipe.statuses.extend(replayed_statuses)
+    pipe.project(shuffle=True)
+    pipe.rebuild()
+    pipe.total()
+    # The replay of the same messages, in the order they arrived.
+    expected = _expected([raw for _, raw in messages])
+    assert differences(expected, pipe.output, POOL, CHECK) == []
+
+
+def test_rebuild_from_views_equals_incremental(demo_lines):
+    pipe = Pipeline()
+    for line in demo_lines:
+        pipe.feed(_key(line), line)
+    pipe.project()
+    incremental = dict(pipe.projection.tallies)
+    fresh = Projection(POOL)
+    fresh.rebuild(pipe.views.values())
+    nonzero = lambda t: {k: {s: n for s, n in c.items() if n} for k, c in t.items() if any(c.values())}  # noqa: E731
+    assert nonzero(fresh.tallies) == nonzero(incremental)
+    assert fresh.versions == pipe.projection.versions
+
+
+def test_stale_version_is_ignored_and_equal_is_idempotent():
+    projection = Projection(POOL)
+    from streams.live import StatusUpdate
+
+    new = StatusUpdate("c1", "101", 3, MONTHS.start, bytes([0] * 2 + [len("x")] * 0 + [9] * (len(MONTHS) - 2)))
+    old = StatusUpdate("c1", "101", 2, MONTHS.start, bytes([0] * len(MONTHS)))
+    store, changed = projection.apply(None, new)
+    assert store and changed
+    assert projection.apply(encode(new), old) == (False, set())
+    assert projection.apply(encode(new), new) == (False, set())
+
+
+def test_changed_enrollment_withdraws_citizen_from_old_municipality():
+    base = {"citizen": "c1", "recorded": "2020-08-03T10:00:00+02:00"}
+    late = {"type": "enrolled", "id": "e2", "at": "2020-07-28", "pool": "afklaringspuljen", "municipality": "147", **base}
+    first = {"type": "enrolled", "id": "e1", "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": "101", **base}
+    pipe = Pipeline()
+    for event in (first, late):  # the earlier enrollment arrives second and wins
+        pipe.feed(b"c1", json.dumps(event).encode())
+    pipe.project()
+    pipe.total()
+    month = "2021-09"
+    assert pipe.output[f"afklaringspuljen/municipality/147/{month}"]["enrolled"] == 1
+    assert pipe.output[f"afklaringspuljen/municipality/101/{month}"]["enrolled"] == 0
+    assert pipe.output[f"afklaringspuljen/nation/{month}"]["enrolled"] == 1
+    assert decode_state(pipe.citizens["c1"]).homes == ["101", "147"]
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "reason"),
+    [
+        (b"c1", b"not json", "not valid JSON"),
+        (b"c1", b"\xff\xfe\x00garbage", "not valid JSON"),
+        (b"c1", b"", "empty"),
+        (None, b"", "empty"),
+        (b"c1", b'{"type":"nope","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z"}', "nope"),
+        (b"0101901234", b'{"type":"died","id":"1","citizen":"0101901234","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}', "CPR"),
+        (b"c2", b'{"type":"died","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}', "keyed by their citizen"),
+        (None, b'{"type":"died","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}', "no key"),
+    ],
+)
+def test_bad_messages_are_dead_lettered_with_reason_and_no_cpr(key, raw, reason):
+    pipe = Pipeline()
+    assert pipe.feed(key, raw, offset=42) is Outcome.REJECTED
+    [letter] = pipe.rejected
+    assert reason in letter["reason"]
+    assert letter["offset"] == 42 and letter["topic"] == "events" and letter["partition"] == 0
+    assert "0101901234" not in json.dumps(letter)
+    assert pipe.citizens == {} and pipe.statuses == []
+
+
+def test_conflict_is_rejected_and_duplicate_reemits():
+    pipe = Pipeline()
+    event = {"type": "enrolled", "id": "e1", "citizen": "c1", "recorded": "2020-08-03T10:00:00+02:00", "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": "101"}
+    assert pipe.feed(b"c1", json.dumps(event).encode()) is Outcome.APPLIED
+    assert pipe.feed(b"c1", json.dumps(event).encode()) is Outcome.DUPLICATE
+    assert len(pipe.statuses) == 2 and pipe.statuses[0] == pipe.statuses[1]
+    assert pipe.feed(b"c1", json.dumps({**event, "municipality": "147"}).encode()) is Outcome.REJECTED
+    assert "retract it" in pipe.rejected[0]["reason"]
+
+
+def test_pseudonymize_cpr_with_key_and_refuse_without():
+    line = b'{"type":"died","id":"1","citizen":"010190-1234","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}'
+    key = b"k" * 32
+    prepared = prepare(line, key)
+    assert b"010190" not in prepared.value and b"1234" not in prepared.key
+    assert prepared.key == pseudonym(key, "0101901234").encode()
+    assert json.loads(prepared.value)["citizen"] == prepared.key.decode()
+    from schemas.events import decode
+
+    assert decode(prepared.value).citizen == prepared.key.decode()  # passes the contract
+    with pytest.raises(Refused):
+        prepare(line, None)
+    assert b"0101901234" not in prepare(b"garbage 0101901234", None).value
+
+
+def test_output_keys_roundtrip_names_with_slash():
+    key = output_key(POOL, "participant", parse_month("2021-09"), "Tårnby/Dragør")
+    assert parse_output_key(key) == ("afklaringspuljen", "participant", "Tårnby/Dragør", "2021-09")
+
+
+def test_state_roundtrip():
+    state = CitizenState(events=[], homes=["101"])
+    assert decode_state(encode(state)) == state
+    assert isinstance(msgspec.msgpack.encode(state), bytes)
