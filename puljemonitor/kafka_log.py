@@ -1,7 +1,7 @@
 """Kafka at the edges of the live system: read a topic as a log, produce a log, compare outputs.
 
-* :func:`read_topic` — ``kafka://HOST:PORT/TOPIC`` → message values from the beginning to
-  the end offsets taken at start, all partitions (what ``open_log`` feeds the offline replay).
+* :func:`read_messages` — ``kafka://HOST:PORT/TOPIC`` → (key, value) of messages from the beginning to
+  the end offsets taken at start, all partitions (what ``Replay.ingest`` feeds the offline replay).
 * :func:`produce` — a JSON Lines log → the events topic, keyed by citizen; with a key file,
   CPR-like citizens are replaced by HMAC-SHA256 pseudonyms before anything is sent.
 * :func:`expected_outputs` / :func:`read_latest` / :func:`differences` — the offline replay's
@@ -159,14 +159,12 @@ def read_records(broker: str, topic: str, missing_ok: bool = False) -> Iterator:
         consumer.close()
 
 
-def read_topic(url: str) -> Iterator[bytes]:
-    """``kafka://HOST:PORT/TOPIC`` → message values (bytes), as lines of a log.
-
-    A message with no value is yielded as ``b""`` (the replay skips it like a blank line).
-    """
+def read_messages(url: str) -> Iterator[tuple[bytes | None, bytes]]:
+    """``kafka://HOST:PORT/TOPIC`` → (key, value) of every message, from the beginning to the
+    end offsets taken at start; a message with no value has value ``b""``."""
     broker, topic = parse_url(url)
     for record in read_records(broker, topic):
-        yield record.value if record.value is not None else b""
+        yield record.key, record.value if record.value is not None else b""
 
 
 def read_latest(broker: str, topic: str) -> dict[str, object]:

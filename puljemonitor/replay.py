@@ -35,11 +35,6 @@ def open_log(source: str) -> Iterator[tuple[BinaryIO, int | None]]:
     if source == "-":
         yield sys.stdin.buffer, None
         return
-    if source.startswith("kafka://"):
-        from puljemonitor.kafka_log import read_topic  # only the Kafka path needs a broker client
-
-        yield read_topic(source), None
-        return
     path = Path(source)
     size = path.stat().st_size
     if path.suffix == ".gz":
@@ -97,7 +92,11 @@ class Replay:
         return self.intake.counts if self.intake else InputCounts()
 
     def ingest(self, source: str, on_reject: Callable[[RejectedLine], None] | None = None) -> InputCounts:
-        """Feed every line of ``source`` (a path, a .gz path, or - for stdin)."""
+        """Feed every line of ``source`` (a path, a .gz path, - for stdin) or message (kafka://HOST:PORT/TOPIC)."""
+        if source.startswith("kafka://"):
+            from puljemonitor.kafka_log import read_messages  # only this path needs a broker client
+
+            return self.ingest_messages(read_messages(source), on_reject)
         with open_log(source) as (lines, size), progress(size, "B", "reading") as bar:
             return self.ingest_lines(lines, on_reject, lambda: bar.update(lines.tell() - bar.n) if size else None)
 
@@ -117,6 +116,18 @@ class Replay:
                 feed(number, raw)
                 if tick and not number % PROGRESS_EVERY:
                     tick()
+        return intake.counts
+
+    def ingest_messages(
+        self, messages: Iterable[tuple[bytes | None, bytes]], on_reject: Callable[[RejectedLine], None] | None = None
+    ) -> InputCounts:
+        """Feed Kafka messages (key, value) as the live worker sees them: every message is an
+        input (an empty value is rejected, not skipped) and its key must be its citizen."""
+        self.intake = intake = Intake(self.store, on_reject)
+        feed = intake.feed
+        with gc_paused():
+            for number, (key, value) in enumerate(messages, 1):
+                feed(number, value, key)
         return intake.counts
 
     def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:

@@ -32,9 +32,9 @@ from puljemonitor import config
 from puljemonitor.kafka_log import Topics, setting
 from schemas.reports import InputCounts
 from streams.live import (
-    Outcome, Projection, Totals, citizen_step, count, dead_letter, decode_counts, decode_update, months_of,
-    output_key, view_key,
+    Projection, Totals, citizen_step, dead_letter, decode_counts, decode_update, months_of, output_key, view_key,
 )  # fmt: skip
+from streams.intake import Outcome, count
 
 log = logging.getLogger("puljemonitor.worker")
 

@@ -27,10 +27,35 @@ class Outcome(enum.Enum):
     REJECTED = "rejected"
 
 
+EMPTY_REASON = "empty message value"
 CONFLICT_REASON = (
     "id {id!r} was already applied for this citizen with different content; "
     "to correct an event, retract it and send the correction under a new id"
 )
+
+
+NO_KEY = object()
+"""``key`` of an input that has none (a line of a file), as opposed to a message with key None."""
+
+
+def key_mismatch(key: bytes | None, citizen: str) -> str | None:
+    """Why a message's key disqualifies it, or None: events are keyed by their citizen, so
+    that all of a citizen's events meet in one partition (and one worker)."""
+    if key is not None and key == citizen.encode():
+        return None
+    shown = "no key" if key is None else f"key {redact_cpr(key.decode('utf-8', errors='replace'))!r}"
+    return f"message has {shown} but citizen {citizen!r}; events must be keyed by their citizen so all of a citizen's events meet in one partition"
+
+
+def count(counts: InputCounts, outcome: Outcome) -> None:
+    """Account for one input: every input is exactly one of applied, duplicate or rejected."""
+    counts.lines += 1
+    if outcome is Outcome.APPLIED:
+        counts.applied += 1
+    elif outcome is Outcome.DUPLICATE:
+        counts.duplicates += 1
+    else:
+        counts.rejected += 1
 
 
 class Intake:
@@ -41,27 +66,34 @@ class Intake:
         self.counts = InputCounts()
         self._on_reject = on_reject
 
-    def feed(self, line: int, raw: bytes) -> tuple[Outcome, AnyEvent | None]:
-        """Account for one non-blank input (``line`` numbers it for people: line or offset)."""
-        counts = self.counts
-        counts.lines += 1
+    def feed(self, line: int, raw: bytes, key: object = NO_KEY) -> tuple[Outcome, AnyEvent | None]:
+        """Account for one non-blank input line, or one message (then ``key`` is its key).
+
+        ``line`` numbers the input for people: a line number, or a message's ordinal.
+        """
+        outcome, event, reason = self._admit(raw, key)
+        count(self.counts, outcome)
+        if reason is not None:
+            self._reject(line, raw, reason)
+        return outcome, event
+
+    def _admit(self, raw: bytes, key: object) -> tuple[Outcome, AnyEvent | None, str | None]:
+        if key is not NO_KEY and not raw:
+            return Outcome.REJECTED, None, EMPTY_REASON
         try:
             event = decode(raw)
         except Rejection as error:
-            self._reject(line, raw, str(error))
-            return Outcome.REJECTED, None
+            return Outcome.REJECTED, None, str(error)
+        if key is not NO_KEY and (mismatch := key_mismatch(key, event.citizen)):  # type: ignore[arg-type]
+            return Outcome.REJECTED, None, mismatch
         admission = self.store.admit(event)
         if admission is Admission.APPLIED:
-            counts.applied += 1
-            return Outcome.APPLIED, event
+            return Outcome.APPLIED, event, None
         if admission is Admission.DUPLICATE:
-            counts.duplicates += 1
-            return Outcome.DUPLICATE, event
-        self._reject(line, raw, CONFLICT_REASON.format(id=event.id))
-        return Outcome.REJECTED, None
+            return Outcome.DUPLICATE, event, None
+        return Outcome.REJECTED, None, CONFLICT_REASON.format(id=event.id)
 
     def _reject(self, line: int, raw: bytes, reason: str) -> None:
-        self.counts.rejected += 1
         if self._on_reject is not None:
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             self._on_reject(RejectedLine(line=line, raw=redact_cpr(text), reason=reason))

@@ -22,7 +22,6 @@ and topics/tables.
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -34,10 +33,9 @@ from projections.reports import participant_result
 from puljemonitor.config import Pool, Rules
 from schemas.calendar import Month, format_month, month_range, parse_month
 from schemas.events import AnyEvent, Rejection, decode, redact_cpr
-from schemas.reports import InputCounts
 from schemas.statuses import STATUSES
 from streams.citizen import Admission, admit, build_timeline
-from streams.intake import CONFLICT_REASON
+from streams.intake import CONFLICT_REASON, EMPTY_REASON, Outcome, key_mismatch
 
 _STATUS_INDEX = {name: i for i, name in enumerate(STATUSES)}
 
@@ -104,12 +102,6 @@ def decode_counts(data: bytes) -> CountsUpdate:
 
 
 # --------------------------------------------------------------------------- stage 1
-
-
-class Outcome(enum.Enum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
 
 
 class DeadLetter(msgspec.Struct, kw_only=True):
@@ -179,19 +171,15 @@ def citizen_step(
     used instead when given, since the key is only trusted after it matches the event).
     """
     if not raw or raw.isspace():
-        return CitizenResult(outcome=Outcome.REJECTED, reason="empty message value")
+        return CitizenResult(outcome=Outcome.REJECTED, reason=EMPTY_REASON)
     try:
         event = decode(raw)
     except Rejection as error:
         return CitizenResult(outcome=Outcome.REJECTED, reason=str(error))
     citizen = event.citizen
-    if key is None or key != citizen.encode():
-        shown = "no key" if key is None else f"key {_text(key)!r}"
-        return CitizenResult(
-            outcome=Outcome.REJECTED,
-            reason=f"message has {shown} but citizen {citizen!r}; events must be keyed by their citizen "
-            "so all of a citizen's events meet in one partition",
-        )
+    mismatch = key_mismatch(key, citizen)
+    if mismatch:
+        return CitizenResult(outcome=Outcome.REJECTED, reason=mismatch)
     if lookup is not None:
         stored = lookup(citizen)
     state = decode_state(stored) if stored else CitizenState(events=[])
@@ -213,17 +201,6 @@ def citizen_step(
     ]
     outcome = Outcome.APPLIED if admission is Admission.APPLIED else Outcome.DUPLICATE
     return CitizenResult(outcome=outcome, citizen=citizen, state=new_state, updates=updates)
-
-
-def count(counts: InputCounts, outcome: Outcome) -> None:
-    """Account for one message, like :class:`streams.intake.Intake` does for a line."""
-    counts.lines += 1
-    if outcome is Outcome.APPLIED:
-        counts.applied += 1
-    elif outcome is Outcome.DUPLICATE:
-        counts.duplicates += 1
-    else:
-        counts.rejected += 1
 
 
 # --------------------------------------------------------------------------- stage 2

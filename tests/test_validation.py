@@ -120,3 +120,15 @@ def test_every_line_is_accounted_for():
     counts, rejected = ingest(*lines)
     assert counts.lines == 5 == counts.applied + counts.duplicates + counts.rejected
     assert (counts.applied, counts.duplicates, counts.rejected, len(rejected)) == (2, 1, 2, 2)
+
+
+def test_kafka_messages_are_checked_like_the_live_worker_checks_them():
+    """A topic replay counts empty values and wrongly keyed events as rejected, as the worker does."""
+    good = line(type="died", at="2021-01-01")
+    messages = [(b"c1", good), (b"c1", b""), (b"c2", good), (None, good), (b"c1", good)]
+    rejected = []
+    counts = Replay().ingest_messages(messages, rejected.append)
+    assert (counts.lines, counts.applied, counts.duplicates, counts.rejected) == (5, 1, 1, 3)
+    assert [r.line for r in rejected] == [2, 3, 4]
+    assert rejected[0].reason == "empty message value"
+    assert "key 'c2' but citizen 'c1'" in rejected[1].reason and "no key" in rejected[2].reason
