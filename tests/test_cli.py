@@ -137,3 +137,40 @@ def test_demo_generates_replays_and_writes_both_views(tmp_path):
     log = tmp_path / "demo-seed1.jsonl.gz"
     stamp = log.stat().st_mtime_ns
     assert run("demo", "--out", tmp_path).exit_code == 0 and log.stat().st_mtime_ns == stamp  # generated once
+
+
+def _stderr_of_report(log, *, terminal: bool) -> str:
+    """Run the real command with stderr on a pseudo-terminal or on a pipe."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    command = [sys.executable, "-m", "puljemonitor", "report", "--log", str(log), "--month", "2021-09", "--format", "json"]
+    if not terminal:
+        return subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal has a size
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait()
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_shows_on_a_terminal_and_stays_quiet_off_one(log):
+    assert "reading" in _stderr_of_report(log, terminal=True)
+    quiet = _stderr_of_report(log, terminal=False)
+    assert "reading" not in quiet and "projecting" not in quiet and "line 7: rejected" in quiet
