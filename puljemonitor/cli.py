@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -69,8 +70,10 @@ class RejectionLog:
 
 
 def _replay(log: str, state: str | None, rejected: str | None, shown: int = SHOWN_REJECTIONS) -> Replay:
-    replay = Replay(state)
-    with open(rejected, "wb") if rejected else _nothing() as out:
+    if log != "-" and "://" not in log and not Path(log).is_file():
+        raise click.BadParameter(f"no such file: {log}", param_hint="--log")
+    replay = Replay(Path(state) / "replay.rocksdb" if state else None)
+    with open(rejected, "wb") if rejected else contextlib.nullcontext() as out:
         rejections = RejectionLog(out, shown)
         replay.ingest(log, rejections)
         rejections.summary()
@@ -91,16 +94,8 @@ def _emit(result: msgspec.Struct, fmt: str, table) -> None:
         click.echo(table(result))
 
 
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
 pool_option = click.option("--pool", default="afklaringspuljen", show_default=True, help="Which pool to report on.")
-log_option = click.option("--log", "log", required=True, help="JSON Lines event log: a file, a .gz file, or - for stdin.")
+log_option = click.option("--log", "log", required=True, help="JSON Lines event log: a file, a .gz file, - for stdin, or kafka://HOST:PORT/TOPIC.")
 month_option = click.option("--month", required=True, callback=_month, help="Report month, YYYY-MM.")
 state_option = click.option("--state", type=click.Path(file_okay=False), help="Keep replay state in RocksDB here (logs larger than memory).")
 

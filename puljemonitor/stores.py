@@ -48,6 +48,7 @@ class RocksStore:
 
     def __init__(self, path: str | Path) -> None:
         self._path = str(path)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         Rdict.destroy(self._path)
         self._db = Rdict(self._path, self._options())
         self._pending: dict[bytes, bytes] = {}

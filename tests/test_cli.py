@@ -174,3 +174,16 @@ def test_progress_shows_on_a_terminal_and_stays_quiet_off_one(log):
     assert "reading" in _stderr_of_report(log, terminal=True)
     quiet = _stderr_of_report(log, terminal=False)
     assert "reading" not in quiet and "projecting" not in quiet and "line 7: rejected" in quiet
+
+
+def test_a_missing_log_is_a_clear_error_not_a_traceback(tmp_path):
+    result = run("report", "--log", tmp_path / "nope.jsonl", "--month", "2021-09")
+    assert result.exit_code == 2 and "no such file" in result.output and "Traceback" not in result.output
+
+
+def test_state_dir_keeps_other_files(log, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "keep.txt").write_text("mine")
+    report_json("--log", log, "--state", state)
+    assert (state / "keep.txt").read_text() == "mine"
