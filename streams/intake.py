@@ -58,6 +58,30 @@ def count(counts: InputCounts, outcome: Outcome) -> None:
         counts.rejected += 1
 
 
+def accept(
+    raw: bytes | None, key: object, admit: Callable[[AnyEvent], Admission]
+) -> tuple[Outcome, AnyEvent | None, str | None]:
+    """The input rules in order: an empty message, the contract, the key, the citizen's events.
+
+    ``admit`` adds a valid event to wherever its citizen's events live (a store, a table).
+    Returns the outcome, the event unless rejected, and the reason if rejected.
+    """
+    if key is not NO_KEY and (not raw or raw.isspace()):
+        return Outcome.REJECTED, None, EMPTY_REASON
+    try:
+        event = decode(raw)
+    except Rejection as error:
+        return Outcome.REJECTED, None, str(error)
+    if key is not NO_KEY and (mismatch := key_mismatch(key, event.citizen)):  # type: ignore[arg-type]
+        return Outcome.REJECTED, None, mismatch
+    admission = admit(event)
+    if admission is Admission.APPLIED:
+        return Outcome.APPLIED, event, None
+    if admission is Admission.DUPLICATE:
+        return Outcome.DUPLICATE, event, None
+    return Outcome.REJECTED, None, CONFLICT_REASON.format(id=event.id)
+
+
 class Intake:
     """Decodes, validates and admits raw inputs into a store, counting each outcome."""
 
@@ -71,27 +95,11 @@ class Intake:
 
         ``line`` numbers the input for people: a line number, or a message's ordinal.
         """
-        outcome, event, reason = self._admit(raw, key)
+        outcome, event, reason = accept(raw, key, self.store.admit)
         count(self.counts, outcome)
         if reason is not None:
             self._reject(line, raw, reason)
         return outcome, event
-
-    def _admit(self, raw: bytes, key: object) -> tuple[Outcome, AnyEvent | None, str | None]:
-        if key is not NO_KEY and not raw:
-            return Outcome.REJECTED, None, EMPTY_REASON
-        try:
-            event = decode(raw)
-        except Rejection as error:
-            return Outcome.REJECTED, None, str(error)
-        if key is not NO_KEY and (mismatch := key_mismatch(key, event.citizen)):  # type: ignore[arg-type]
-            return Outcome.REJECTED, None, mismatch
-        admission = self.store.admit(event)
-        if admission is Admission.APPLIED:
-            return Outcome.APPLIED, event, None
-        if admission is Admission.DUPLICATE:
-            return Outcome.DUPLICATE, event, None
-        return Outcome.REJECTED, None, CONFLICT_REASON.format(id=event.id)
 
     def _reject(self, line: int, raw: bytes, reason: str) -> None:
         if self._on_reject is not None:

@@ -32,10 +32,10 @@ from projections.months import statuses
 from projections.reports import participant_result
 from puljemonitor.config import Pool, Rules
 from schemas.calendar import Month, format_month, month_range, parse_month
-from schemas.events import AnyEvent, Rejection, decode, redact_cpr
+from schemas.events import AnyEvent, redact_cpr
 from schemas.statuses import STATUSES
 from streams.citizen import Admission, admit, build_timeline
-from streams.intake import CONFLICT_REASON, EMPTY_REASON, Outcome, key_mismatch
+from streams.intake import Outcome, accept
 
 _STATUS_INDEX = {name: i for i, name in enumerate(STATUSES)}
 
@@ -170,36 +170,33 @@ def citizen_step(
     ``stored`` is the table value of the citizen named by ``key`` (``lookup(citizen)`` is
     used instead when given, since the key is only trusted after it matches the event).
     """
-    if not raw or raw.isspace():
-        return CitizenResult(outcome=Outcome.REJECTED, reason=EMPTY_REASON)
-    try:
-        event = decode(raw)
-    except Rejection as error:
-        return CitizenResult(outcome=Outcome.REJECTED, reason=str(error))
+    loaded: list[tuple[CitizenState, dict[str, AnyEvent]]] = []
+
+    def admit_into_state(event: AnyEvent) -> Admission:
+        # The key is trusted only now that it matched the event's citizen.
+        value = lookup(event.citizen) if lookup is not None else stored
+        state = decode_state(value) if value else CitizenState(events=[])
+        events = {e.id: e for e in state.events}
+        loaded.append((state, events))
+        return admit(events, event)
+
+    outcome, event, reason = accept(raw, key, admit_into_state)
+    if outcome is Outcome.REJECTED:
+        return CitizenResult(outcome=outcome, reason=reason)
     citizen = event.citizen
-    mismatch = key_mismatch(key, citizen)
-    if mismatch:
-        return CitizenResult(outcome=Outcome.REJECTED, reason=mismatch)
-    if lookup is not None:
-        stored = lookup(citizen)
-    state = decode_state(stored) if stored else CitizenState(events=[])
-    events = {e.id: e for e in state.events}
-    admission = admit(events, event)
-    if admission is Admission.CONFLICT:
-        return CitizenResult(outcome=Outcome.REJECTED, citizen=citizen, reason=CONFLICT_REASON.format(id=event.id))
+    state, events = loaded[0]
     home, vector = status_vector(events.values(), pool, months, rules)
     new_state = None
     homes = state.homes
     if home is not None and home not in homes:
         homes = [*homes, home]
-    if admission is Admission.APPLIED:
+    if outcome is Outcome.APPLIED:
         new_state = encode(CitizenState(events=list(events.values()), homes=homes))
     version = len(events)
     first = months.start
     updates = [
         StatusUpdate(citizen, code, version, first, vector if code == home else None) for code in homes
     ]
-    outcome = Outcome.APPLIED if admission is Admission.APPLIED else Outcome.DUPLICATE
     return CitizenResult(outcome=outcome, citizen=citizen, state=new_state, updates=updates)
 
 

@@ -132,3 +132,14 @@ def test_kafka_messages_are_checked_like_the_live_worker_checks_them():
     assert [r.line for r in rejected] == [2, 3, 4]
     assert rejected[0].reason == "empty message value"
     assert "key 'c2' but citizen 'c1'" in rejected[1].reason and "no key" in rejected[2].reason
+
+
+def test_a_whitespace_message_is_empty_on_both_sides():
+    from streams.live import citizen_step
+    from puljemonitor import config
+
+    pool = config.pool("afklaringspuljen")
+    rejected = []
+    Replay().ingest_messages([(b"c1", b"  \n")], rejected.append)
+    live = citizen_step(None, b"c1", b"  \n", pool=pool, months=range(0), rules=config.Rules())
+    assert rejected[0].reason == live.reason == "empty message value"
