@@ -46,23 +46,24 @@ def child(log: str, state: str | None, month: str) -> dict:
     from schemas.calendar import parse_month
 
     replay = Replay(state)
+    replay.ingest_lines([])  # one intake for the whole log, fed batch by batch below
+    feed = replay.intake.feed
     per_event_us: list[float] = []
     start = time.perf_counter()
-    with open(log, "rb") as f:
-        lines = f.readlines(1 << 24)
-        intake_lines = 0
-        while lines:
+    number = 0
+    with open(log, "rb") as f, gc_paused():
+        while lines := f.readlines(1 << 24):
             for i in range(0, len(lines), BATCH):
                 batch = lines[i : i + BATCH]
                 t = time.perf_counter()
-                replay.ingest_lines(batch) if replay.intake is None else _feed(replay, batch, intake_lines)
+                for raw in batch:
+                    number += 1
+                    if raw and not raw.isspace():
+                        feed(number, raw)
                 per_event_us.append((time.perf_counter() - t) / len(batch) * 1e6)
-                intake_lines += len(batch)
-            lines = f.readlines(1 << 24)
     ingested = time.perf_counter()
     pool = config.pool("afklaringspuljen")
-    with gc_paused():
-        report = replay.report(pool, parse_month(month), config.Rules(), None)
+    report = replay.report(pool, parse_month(month), config.Rules(), None)
     done = time.perf_counter()
     counts = report.input
     quantiles = statistics.quantiles(per_event_us, n=100)
@@ -79,17 +80,6 @@ def child(log: str, state: str | None, month: str) -> dict:
         "ingest_us_per_event_p99": round(quantiles[98], 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
-
-
-def _feed(replay, batch: list[bytes], offset: int) -> None:
-    """Feed a further batch into the same intake, numbering lines on from ``offset``."""
-    from puljemonitor.replay import gc_paused
-
-    feed = replay.intake.feed
-    with gc_paused():
-        for number, raw in enumerate(batch, offset + 1):
-            if raw and not raw.isspace():
-                feed(number, raw)
 
 
 def main() -> None:
