@@ -339,8 +339,7 @@ class Totals:
         participants = {p.name: p for p in pool.participants}
         for kind, name, month in sorted(dirty, key=lambda d: (d[0], d[1] or "", d[2])):
             if kind == "nation":
-                codes = sorted({code for code, m in self.tallies if m == month})
-                value = aggregate(self.tallies.combined(codes, month), pool)
+                value = aggregate(self.tallies.combined(self.tallies.municipalities(month), month), pool)
             elif kind == "project":
                 value = aggregate(self.tallies.combined(self.project_codes, month), pool)
             else:
