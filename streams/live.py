@@ -6,9 +6,9 @@ Three stages (see ``docs/live-design.md`` for why this is crash- and duplicate-s
    into the citizen's set of applied events (the same :func:`streams.citizen.admit` the
    offline replay uses), then derive the citizen's absolute status vector over the pool's
    months and address it to the enrolling municipality, with ``version`` = number of
-   applied events (monotone, because the set only grows). The vector is re-emitted for
-   duplicates too: a redelivery after a crash between the state write and the send
-   re-sends what was lost.
+   applied events (monotone, because the set only grows). State and vector are written
+   and sent for duplicates too: a redelivery after a crash between the state write and the
+   sends re-sends what was lost.
 2. :class:`Projection` (statuses topic, keyed by municipality): keeps the last vector per
    (municipality, citizen) with its version, ignores stale versions, and moves each changed
    month's status in a :class:`projections.aggregates.Tallies`. The tallies are derived
@@ -118,7 +118,7 @@ class DeadLetter(msgspec.Struct, kw_only=True):
 class CitizenResult(msgspec.Struct, kw_only=True, gc=False):
     outcome: Outcome
     citizen: str | None = None
-    state: bytes | None = None  # the new table value, when it changed
+    state: bytes | None = None  # the table value to write (none for a rejected message)
     updates: list[StatusUpdate] = []
     reason: str | None = None
 
@@ -186,12 +186,13 @@ def citizen_step(
     citizen = event.citizen
     state, events = loaded[0]
     home, vector = status_vector(events.values(), pool, months, rules)
-    new_state = None
     homes = state.homes
     if home is not None and home not in homes:
         homes = [*homes, home]
-    if outcome is Outcome.APPLIED:
-        new_state = encode(CitizenState(events=list(events.values()), homes=homes))
+    # Written for a duplicate too: the redelivery of a message whose first write reached the
+    # worker's local store but not the table's changelog (a crash in between) heals the
+    # changelog, so a worker that later restores from it still has the event.
+    new_state = encode(CitizenState(events=list(events.values()), homes=homes))
     version = len(events)
     first = months.start
     updates = [
@@ -233,13 +234,14 @@ class Projection:
         """(store the update as the new view?, changed (municipality, month) keys).
 
         An update with a lower version than the stored view is stale (reordered or from a
-        replaced worker) and changes nothing; an equal version is the same event set.
+        replaced worker) and changes nothing; an equal version is the same event set, stored
+        again (which heals a changelog that missed the first write) but counted once.
         """
         old = decode_update(stored) if stored else None
         if old is not None and update.version < old.version:
             return False, set()
         if old is not None and update.version == old.version and update.vector == old.vector:
-            return False, set()
+            return True, set()
         return True, self._move(old, update)
 
     def _move(self, old: StatusUpdate | None, new: StatusUpdate) -> set[Key]:
