@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from fractions import Fraction
 
 from puljemonitor.config import Participant, Pool, Rules
 from projections.aggregates import Tallies, aggregate
 from schemas.calendar import Month, format_month, month_range, parse_month, start_of_month_in
-from schemas.reports import InputCounts, ParticipantResult, Report, RulesUsed
+from schemas.reports import Aggregate, InputCounts, ParticipantResult, Report, RulesUsed
 
 
 def window_months(pool: Pool, month: Month) -> range:
@@ -28,23 +29,41 @@ def published_cutoff(pool: Pool, month: Month) -> dt.datetime:
 
 def participant_result(tallies: Tallies, participant: Participant, pool: Pool, month: Month) -> ParticipantResult:
     """A participant's aggregate for ``month`` and its best month of the window so far."""
-    best: tuple[Fraction, Month] | None = None
-    achieved = False
-    for m in window_months(pool, month):
-        agg = aggregate(tallies.combined(participant.codes, m), pool)
-        if not agg.measured:
-            continue
-        achieved = achieved or bool(agg.requirement_met)
-        share = Fraction(agg.positive, agg.measured)
-        if best is None or share > best[0]:
-            best = (share, m)
-    return ParticipantResult(
-        codes=list(participant.codes),
-        aggregate=aggregate(tallies.combined(participant.codes, month), pool),
-        achieved=achieved,
-        best_month=format_month(best[1]) if best else None,
-        best_share=float(best[0]) if best else None,
-    )
+    return participant_results(tallies, participant, pool, [month])[month]
+
+
+def participant_results(
+    tallies: Tallies, participant: Participant, pool: Pool, months: Iterable[Month]
+) -> dict[Month, ParticipantResult]:
+    """:func:`participant_result` for several months, each month's aggregate computed once
+    (the live totals re-emit a participant's every later month when a window month changes)."""
+    cache: dict[Month, Aggregate] = {}
+
+    def monthly(m: Month) -> Aggregate:
+        if m not in cache:
+            cache[m] = aggregate(tallies.combined(participant.codes, m), pool)
+        return cache[m]
+
+    results = {}
+    for month in months:
+        best: tuple[Fraction, Month] | None = None
+        achieved = False
+        for m in window_months(pool, month):
+            agg = monthly(m)
+            if not agg.measured:
+                continue
+            achieved = achieved or bool(agg.requirement_met)
+            share = Fraction(agg.positive, agg.measured)
+            if best is None or share > best[0]:
+                best = (share, m)
+        results[month] = ParticipantResult(
+            codes=list(participant.codes),
+            aggregate=monthly(month),
+            achieved=achieved,
+            best_month=format_month(best[1]) if best else None,
+            best_share=float(best[0]) if best else None,
+        )
+    return results
 
 
 def build_report(

@@ -59,7 +59,7 @@ class Settings:
     pool: str = field(default_factory=lambda: setting("pool"))
     count_social_frikort: bool = field(default_factory=lambda: os.environ.get("PULJEMONITOR_COUNT_SOCIAL_FRIKORT", "") in ("1", "true"))
     replication: int = field(default_factory=lambda: int(os.environ.get("PULJEMONITOR_REPLICATION", "1")))
-    flush_interval: float = 0.1
+    flush_interval: float = 0.5  # latency budget vs. re-sending every dirty record per flush
     topics: Topics = field(default_factory=Topics.from_env)
 
 
@@ -122,9 +122,12 @@ def create_app(settings: Settings) -> faust.App:
     events = raw_topic(topics.events)
     statuses = raw_topic(topics.statuses, internal=True)
     counts_topic = raw_topic(topics.counts, partitions=1, internal=True)
-    aggregates = raw_topic(topics.aggregates, internal=True, compacting=True)
-    rejected = raw_topic(topics.rejected, partitions=1, internal=True)
-    stats = raw_topic(topics.stats, partitions=1, internal=True, compacting=True)
+    # aggregates, rejected and worker-stats are only written, with ``send`` (made by ensure_topics)
+
+    async def send(topic: str, key: bytes, value: bytes, headers: list | None = None) -> None:
+        """Straight to the Kafka client, which the commit flushes (``Topic.send`` wraps every
+        record in futures, codecs and sensors first)."""
+        await app.producer.send(topic, key, value, partition=None, timestamp=None, headers=headers)
 
     def table(name: str, partitions: int) -> DurableTable:
         # key/value_type=bytes selects the "raw" codec (a table derives its codec from the
@@ -181,13 +184,13 @@ def create_app(settings: Settings) -> faust.App:
             count(input_counts, result.outcome)
             if result.outcome is Outcome.REJECTED:
                 letter = dead_letter(result, message.value, key, message.topic, message.partition, message.offset)
-                await rejected.send(key=f"{message.topic}/{message.partition}/{message.offset}".encode(), value=letter)
+                await send(topics.rejected, f"{message.topic}/{message.partition}/{message.offset}".encode(), letter)
                 continue
             if result.state is not None:
                 citizens[result.citizen.encode()] = result.state  # before the sends; see the design note
                 await citizens.publish()
             for update in result.updates:
-                await statuses.send(key=update.municipality.encode(), value=_encode(update))
+                await send(topics.statuses, update.municipality.encode(), _encode(update))
 
     # ------------------------------------------------------------------ municipality stage
     def rebuild_projection() -> None:
@@ -201,9 +204,9 @@ def create_app(settings: Settings) -> faust.App:
         began = time.monotonic()
         dirty, projection_state.dirty = projection_state.dirty, set()
         for (code, month), agg, counts in projection.records(dirty):
-            await aggregates.send(key=output_key(pool, "municipality", month, code).encode(), value=agg,
-                                  headers={"version": str(projection.versions[code]).encode()})  # fmt: skip
-            await counts_topic.send(key=f"{code}/{month}".encode(), value=counts)
+            await send(topics.aggregates, output_key(pool, "municipality", month, code).encode(), agg,
+                       headers=[("version", str(projection.versions[code]).encode())])  # fmt: skip
+            await send(topics.counts, f"{code}/{month}".encode(), counts)
         projection_state.flushed(began, settings.flush_interval)
 
     @app.agent(statuses, name="municipalities")
@@ -233,7 +236,7 @@ def create_app(settings: Settings) -> faust.App:
         began = time.monotonic()
         dirty, totals_state.dirty = totals_state.dirty, set()
         for key, value in totals.records(dirty):
-            await aggregates.send(key=key.encode(), value=value)
+            await send(topics.aggregates, key.encode(), value)
         totals_state.flushed(began, settings.flush_interval)
 
     @app.agent(counts_topic, name="totals")
@@ -291,7 +294,7 @@ def create_app(settings: Settings) -> faust.App:
         if counts != last_stats[0]:
             last_stats[0] = counts
             value = json.dumps({"worker": worker_id, "time": time.time(), **counts}).encode()
-            await stats.send(key=worker_id.encode(), value=value)
+            await send(topics.stats, worker_id.encode(), value)
             log.info("input %s", counts)
 
     app.puljemonitor_counts = input_counts  # for tests and logging

@@ -29,7 +29,7 @@ import msgspec
 
 from projections.aggregates import Tallies, aggregate
 from projections.months import statuses
-from projections.reports import participant_result
+from projections.reports import participant_results
 from puljemonitor.config import Pool, Rules
 from schemas.calendar import Month, format_month, month_range, parse_month
 from schemas.events import AnyEvent, redact_cpr
@@ -339,11 +339,16 @@ class Totals:
     def records(self, dirty: Iterable[tuple[str, str | None, Month]]) -> Iterator[tuple[str, bytes]]:
         pool = self.pool
         participants = {p.name: p for p in pool.participants}
+        months_of_participant: dict[str, list[Month]] = {}
         for kind, name, month in sorted(dirty, key=lambda d: (d[0], d[1] or "", d[2])):
             if kind == "nation":
                 value = aggregate(self.tallies.combined(self.tallies.municipalities(month), month), pool)
             elif kind == "project":
                 value = aggregate(self.tallies.combined(self.project_codes, month), pool)
             else:
-                value = participant_result(self.tallies, participants[name], pool, month)
+                months_of_participant.setdefault(name, []).append(month)
+                continue
             yield output_key(pool, kind, month, name), _json.encode(value)
+        for name, months in months_of_participant.items():
+            for month, result in participant_results(self.tallies, participants[name], pool, months).items():
+                yield output_key(pool, "participant", month, name), _json.encode(result)
