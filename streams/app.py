@@ -203,10 +203,11 @@ def create_app(settings: Settings) -> faust.App:
     async def flush_projection() -> None:
         began = time.monotonic()
         dirty, projection_state.dirty = projection_state.dirty, set()
-        for (code, month), agg, counts in projection.records(dirty):
+        for (code, month), agg in projection.records(dirty):
             await send(topics.aggregates, output_key(pool, "municipality", month, code).encode(), agg,
                        headers=[("version", str(projection.versions[code]).encode())])  # fmt: skip
-            await send(topics.counts, f"{code}/{month}".encode(), counts)
+        for code in sorted({code for code, _ in dirty}):
+            await send(topics.counts, code.encode(), _encode(projection.counts(code, months)))
         projection_state.flushed(began, settings.flush_interval)
 
     @app.agent(statuses, name="municipalities")
@@ -246,7 +247,7 @@ def create_app(settings: Settings) -> faust.App:
                 rebuild_totals()
             data = event.message.value
             update = decode_counts(data)
-            ckey = f"{update.municipality}/{update.month}".encode()
+            ckey = update.municipality.encode()
             stored = counts_table.get(ckey)
             if stored is None or decode_counts(stored).version <= update.version:
                 counts_table[ckey] = data

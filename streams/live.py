@@ -67,15 +67,16 @@ class StatusUpdate(msgspec.Struct, array_like=True, gc=False):
 
 
 class CountsUpdate(msgspec.Struct, array_like=True, gc=False):
-    """Municipality stage → totals stage: absolute status counts of one (municipality, month).
+    """Municipality stage → totals stage: absolute status counts of one municipality, every
+    month (one message per municipality and flush, not per month: the totals stage pays
+    Faust's per-message cost 44 times less).
 
     ``version`` is the sum of the municipality's citizen versions, which never decreases.
     """
 
     municipality: str
-    month: int
     version: int
-    counts: dict[str, int]
+    months: dict[int, dict[str, int]]
 
 
 _state_decoder = msgspec.msgpack.Decoder(CitizenState)
@@ -261,15 +262,20 @@ class Projection:
         self.versions[code] += new.version - (old.version if old is not None else 0)
         return changed
 
-    def counts(self, key: Key) -> CountsUpdate:
-        counts = self.tallies.get(key) or Counter()
-        return CountsUpdate(key[0], key[1], self.versions[key[0]], {s: n for s, n in counts.items() if n})
+    def counts(self, code: str, months: range) -> CountsUpdate:
+        """The municipality's counts in every month, for the totals stage."""
+        by_month = {}
+        for month in months:
+            counts = self.tallies.get((code, month))
+            if counts:
+                by_month[month] = {s: n for s, n in counts.items() if n}
+        return CountsUpdate(code, self.versions[code], by_month)
 
-    def records(self, keys: Iterable[Key]) -> Iterator[tuple[Key, bytes, bytes]]:
-        """For each key: (key, aggregate record value (spec AGG JSON), counts for the totals stage)."""
+    def records(self, keys: Iterable[Key]) -> Iterator[tuple[Key, bytes]]:
+        """For each key: (key, aggregate record value (spec AGG JSON))."""
         for key in sorted(keys):
             counts = self.tallies.get(key) or Counter()
-            yield key, _json.encode(aggregate(counts, self.pool)), encode(self.counts(key))
+            yield key, _json.encode(aggregate(counts, self.pool))
 
 
 def output_key(pool: Pool, kind: str, month: Month, name: str | None = None) -> str:
@@ -296,23 +302,30 @@ class Totals:
         self.pool = pool
         self.months = months
         self.tallies = Tallies()
-        self.versions: dict[Key, int] = {}
+        self.versions: dict[str, int] = {}
         self.project_codes = [code for p in pool.participants for code in p.codes]
         self._participant_of = {code: p for p in pool.participants for code in p.codes}
         self._window = (parse_month(pool.window_first), parse_month(pool.window_last))
 
     def apply(self, update: CountsUpdate) -> set[tuple[str, str | None, Month]]:
         """Take a municipality's absolute counts; the (kind, name, month) records to re-emit."""
-        key = (update.municipality, update.month)
-        if update.version < self.versions.get(key, -1):
+        code = update.municipality
+        if update.version < self.versions.get(code, -1):
             return set()
-        self.versions[key] = update.version
-        self.tallies[key] = Counter(update.counts)
-        month = update.month
+        self.versions[code] = update.version
+        dirty: set[tuple[str, str | None, Month]] = set()
+        for month in self.months:
+            counts = Counter(update.months.get(month, {}))
+            if counts != self.tallies.get((code, month), Counter()):
+                self.tallies[code, month] = counts
+                dirty |= self._dirty(code, month)
+        return dirty
+
+    def _dirty(self, code: str, month: Month) -> set[tuple[str, str | None, Month]]:
         dirty: set[tuple[str, str | None, Month]] = {("nation", None, month)}
-        if update.municipality in self._participant_of:
+        if code in self._participant_of:
             dirty.add(("project", None, month))
-            name = self._participant_of[update.municipality].name
+            name = self._participant_of[code].name
             dirty.add(("participant", name, month))
             if self._window[0] <= month <= self._window[1]:
                 # achieved/best_* of every later report month read this window month

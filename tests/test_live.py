@@ -117,9 +117,11 @@ class Pipeline:
         self.rebuild()
 
     def _emit(self, keys) -> None:
-        for (code, month), agg, counts in self.projection.records(keys):
+        keys = set(keys)
+        for (code, month), agg in self.projection.records(keys):
             self.output[output_key(POOL, "municipality", month, code)] = json.loads(agg)
-            self.counts_topic.append(counts)
+        for code in sorted({code for code, _ in keys}):
+            self.counts_topic.append(encode(self.projection.counts(code, MONTHS)))
 
     def total(self) -> None:
         pending, self.counts_topic = self.counts_topic, []
@@ -127,7 +129,9 @@ class Pipeline:
         self.output_totals = True
         for data in pending:
             update = decode_counts(data)
-            self.stored_counts[f"{update.municipality}/{update.month}"] = data
+            stored = self.stored_counts.get(update.municipality)
+            if stored is None or decode_counts(stored).version <= update.version:
+                self.stored_counts[update.municipality] = data
             dirty |= self.totals.apply(update)
         for key, value in self.totals.records(dirty):
             self.output[key] = json.loads(value)
