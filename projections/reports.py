@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Iterable
 from fractions import Fraction
 
-from puljemonitor.config import Participant, Pool, Rules
 from projections.aggregates import Tallies, aggregate
+from puljemonitor.config import Participant, Pool, Rules
 from schemas.calendar import Month, format_month, month_range, parse_month, start_of_month_in
 from schemas.reports import Aggregate, InputCounts, ParticipantResult, Report, RulesUsed
 

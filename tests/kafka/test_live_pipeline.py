@@ -160,7 +160,7 @@ class Live:
     def skip_ahead(self, topic: str, messages: int, timeout: float = 60.0) -> int:
         """Move the stopped group's committed offsets ``messages`` past where they are on each
         partition of ``topic``, as a consumer that dropped messages would; how many were skipped."""
-        from kafka import KafkaAdminClient, TopicPartition
+        from kafka import KafkaAdminClient
         from kafka.errors import NoError
         from kafka.structs import OffsetAndMetadata
 
