@@ -44,10 +44,13 @@ from streams.live import (
     Projection, Totals, citizen_step, dead_letter, decode_counts, decode_update, months_of, output_key, view_key,
 )  # fmt: skip
 from streams.intake import Outcome, count
-from streams.positions import POSITION_KEY, Positions
+from streams.positions import POSITION_KEY, Positions, Progress
 from streams.tables import DurableTable
 
 log = logging.getLogger("puljemonitor.worker")
+
+#: The worker's exit status when Faust stopped delivering a partition: restart me (EX_TEMPFAIL).
+STALLED_EXIT = 75
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Settings:
     count_social_frikort: bool = field(default_factory=lambda: os.environ.get("PULJEMONITOR_COUNT_SOCIAL_FRIKORT", "") in ("1", "true"))
     replication: int = field(default_factory=lambda: int(os.environ.get("PULJEMONITOR_REPLICATION", "1")))
     flush_interval: float = 0.5  # latency budget vs. re-sending every dirty record per flush
+    stall_patience: float = field(default_factory=lambda: float(os.environ.get("PULJEMONITOR_STALL_PATIENCE", "45")))
     topics: Topics = field(default_factory=Topics.from_env)
 
 
@@ -144,6 +148,8 @@ def create_app(settings: Settings) -> faust.App:
     projection = Projection(pool)
     totals = Totals(pool, months)
     positions = {name: Positions() for name in ("citizens", "views", "counts")}
+    progress = Progress(settings.stall_patience)
+    sources = {topics.events: positions["citizens"], topics.statuses: positions["views"], topics.counts: positions["counts"]}
 
     async def in_order(stream, table: DurableTable):
         """The stream's events, each source partition checked for offsets that were not
@@ -163,6 +169,7 @@ def create_app(settings: Settings) -> faust.App:
                 for record in await read_range(settings.broker, tp, missing):
                     yield Recovered(record)  # written under the current event: the same partition
             yield event
+            progress.advanced(tp, time.monotonic())
             position = checked.due(tp)
             if position is not None:
                 table[POSITION_KEY] = b"%d" % position
@@ -273,6 +280,29 @@ def create_app(settings: Settings) -> faust.App:
     async def on_rebalanced(app_, **kwargs) -> None:
         projection_state.pending_rebuild = True
         totals_state.pending_rebuild = True
+        progress.restart_clock(time.monotonic())
+
+    @app.timer(interval=5.0)
+    async def watchdog() -> None:
+        """Exit for the supervisor when a partition stalled (streams/positions.py:Progress)."""
+        if app.rebalancing or app.in_recovery:
+            return
+        tps = [tp for tp in app.consumer.assignment() if tp.topic in sources]
+        if not tps:
+            return
+        ends = await app.consumer.highwaters(*tps)
+        committed = app.consumer._committed_offset  # next offset to read, as of the last commit
+        behind = {}
+        for tp in tps:
+            done = sources[tp.topic].expected.get(tp, committed.get(tp))
+            behind[tp] = done is not None and ends.get(tp, 0) > done
+        stalled = progress.stalled(behind, time.monotonic())
+        if stalled:
+            log.error("no message delivered for %.0f s from %s although they have more; exiting with "
+                      "status %d for the supervisor to restart this worker", settings.stall_patience,
+                      ", ".join(f"{tp.topic}/{tp.partition}" for tp in stalled), STALLED_EXIT)  # fmt: skip
+            logging.shutdown()
+            os._exit(STALLED_EXIT)  # like a crash, which the guards above make safe
 
     @app.timer(interval=settings.flush_interval)
     async def flush() -> None:

@@ -61,3 +61,31 @@ class Positions:
         """After a rebalance: positions are read again from the (restored) tables."""
         self.expected.clear()
         self._saved.clear()
+
+
+class Progress:
+    """When each source partition last advanced: tells a stalled consumer from an idle one.
+
+    Why: Faust's consumer can also stop delivering a partition altogether after a rebalance
+    (upstream issues #175, #629, #640; seen in CI: a survivor never fetched again from three
+    of the partitions it took back). A partition with messages beyond what the stage has
+    absorbed, and no progress for ``patience`` seconds, is stalled; the worker then exits for
+    its supervisor to restart it, which the guards above make as safe as any crash.
+    """
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self._since = 0.0
+        self._last: dict[Hashable, float] = {}
+
+    def restart_clock(self, now: float) -> None:
+        """After a rebalance: every partition gets ``patience`` seconds from now."""
+        self._since = now
+        self._last.clear()
+
+    def advanced(self, tp: Hashable, now: float) -> None:
+        self._last[tp] = now
+
+    def stalled(self, behind: dict[Hashable, bool], now: float) -> list[Hashable]:
+        """The partitions that are behind and have not advanced for ``patience`` seconds."""
+        return [tp for tp, lagging in behind.items() if lagging and now - self._last.get(tp, self._since) >= self.patience]

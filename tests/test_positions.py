@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.positions import Positions
+from streams.positions import Positions, Progress
 
 TP = ("events", 1)
 
@@ -43,3 +43,15 @@ def test_stored_position_is_a_lower_bound_saved_every_n():
     assert saved == [None, None, 2, None, None, 5, None, None]
     positions.forget()
     assert not positions.knows(TP)
+
+
+def test_a_partition_behind_without_progress_is_stalled_and_an_idle_one_is_not():
+    progress = Progress(patience=30.0)
+    progress.restart_clock(now=100.0)
+    progress.advanced(TP, now=110.0)
+    other = ("statuses", 0)
+    assert progress.stalled({TP: True, other: True}, now=129.0) == []
+    assert progress.stalled({TP: True, other: True}, now=131.0) == [other]  # never advanced
+    assert progress.stalled({TP: True, other: False}, now=141.0) == [TP]  # idle is not stalled
+    progress.restart_clock(now=150.0)
+    assert progress.stalled({TP: True}, now=170.0) == []

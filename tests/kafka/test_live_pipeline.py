@@ -27,6 +27,7 @@ from broker import LocalKafka
 from puljemonitor import config
 from puljemonitor.kafka_log import differences, expected_outputs, read_latest, read_records
 from puljemonitor.replay import Replay
+from streams.app import STALLED_EXIT
 
 pytestmark = pytest.mark.kafka
 
@@ -66,11 +67,14 @@ class Live:
         self.rejected = self.env["PULJEMONITOR_REJECTED_TOPIC"]
         self.stats = self.env["PULJEMONITOR_STATS_TOPIC"]
         self.workers: dict[str, subprocess.Popen] = {}
+        self._state_of: dict[str, str | None] = {}
+        self.restarts = 0
         self._producer: KafkaProducer | None = None
         self._logs: list = []
 
     # -- workers
     def start(self, name: str = "w1", state: str | None = None) -> subprocess.Popen:
+        self._state_of[name] = state
         state_dir = self.tmp / f"state-{state or name}"
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115
         self._logs.append(log)
@@ -80,6 +84,16 @@ class Live:
         )  # fmt: skip
         self.workers[name] = proc
         return proc
+
+    def supervise(self) -> None:
+        """Restart a worker that exited because Faust stopped delivering a partition, as the
+        deployment's supervisor does (compose: restart: unless-stopped); any other exit fails."""
+        for name, proc in list(self.workers.items()):
+            if proc.poll() == STALLED_EXIT:
+                self.restarts += 1
+                self.start(name, self._state_of[name])
+            elif proc.poll() is not None:
+                pytest.fail(f"worker {name} exited {proc.returncode}:\n{self.log_tail(name)}")
 
     def wait_processing(self, name: str = "w1", timeout: float = 60.0) -> int:
         """Wait until this incarnation of the worker reports consumed messages; how many."""
@@ -142,8 +156,7 @@ class Live:
         deadline = time.monotonic() + timeout
         diffs: list[str] = ["(not read yet)"]
         while time.monotonic() < deadline:
-            dead = {n: p.returncode for n, p in self.workers.items() if p.poll() is not None}
-            assert not dead, f"worker(s) exited {dead}:\n" + "\n".join(self.log_tail(n) for n in dead)
+            self.supervise()
             diffs = differences(expected, read_latest(self.bootstrap, self.aggregates), POOL)
             if not diffs:
                 time.sleep(settle)
