@@ -292,10 +292,11 @@ def create_app(settings: Settings) -> faust.App:
             return
         ends = await app.consumer.highwaters(*tps)
         committed = app.consumer._committed_offset  # next offset to read, as of the last commit
-        behind = {}
-        for tp in tps:
-            done = sources[tp.topic].expected.get(tp, committed.get(tp))
-            behind[tp] = done is not None and ends.get(tp, 0) > done
+        done = {tp: sources[tp.topic].expected.get(tp, committed.get(tp)) for tp in tps}
+        never = [tp for tp, offset in done.items() if offset is None]  # nothing processed, nothing committed
+        if never:
+            done.update(await app.consumer.earliest_offsets(*never))
+        behind = {tp: ends.get(tp, 0) > (done[tp] or 0) for tp in tps}
         stalled = progress.stalled(behind, time.monotonic())
         if stalled:
             log.error("no message delivered for %.0f s from %s although they have more; exiting with "
