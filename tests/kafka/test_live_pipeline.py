@@ -103,8 +103,9 @@ class Live:
         while time.monotonic() < deadline:
             assert proc.poll() is None, self.log_tail(name)
             mine = [ln for ln in path.read_text(errors="replace").splitlines() if f"] [{proc.pid}] " in ln and "] input {" in ln]
-            if mine:
-                return int(mine[-1].split("'lines': ")[1].split(",")[0])
+            consumed = int(mine[-1].split("'lines': ")[1].split(",")[0]) if mine else 0
+            if consumed:  # the first report can be all zeros
+                return consumed
             time.sleep(0.1)
         pytest.fail(f"{name} did not start processing in {timeout}s:\n{self.log_tail(name)}")
 
