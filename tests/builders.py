@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from puljemonitor import config
 from puljemonitor.config import Rules
@@ -51,3 +54,23 @@ def report(lines: list[bytes], month: str, *, rules: Rules = Rules(), as_of=None
     replay = Replay()
     replay.ingest_lines(lines)
     return replay.report(config.pool(POOL), parse_month(month), rules, as_of)
+
+
+def demo_log(directory: Path) -> list[bytes]:
+    """The small demo log the live tests share (seed 3, scale 0.01: about 2,500 lines with
+    every kind of event, duplicates, retractions and invalid lines), non-blank lines."""
+    out = directory / "demo.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "puljemonitor", "demo-data", "--seed", "3", "--scale", "0.01", "--out", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return [line for line in out.read_bytes().splitlines() if line.strip()]
+
+
+def citizen_key(line: bytes) -> bytes | None:
+    """The key a producer that keys by citizen would use (even a CPR-like one, to test the worker)."""
+    try:
+        citizen = json.loads(line).get("citizen")
+    except (ValueError, AttributeError):
+        return None
+    return citizen.encode() if isinstance(citizen, str) else None

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 
 import msgspec
 import pytest
@@ -19,6 +17,7 @@ from puljemonitor import config
 from puljemonitor.kafka_log import Refused, differences, expected_outputs, prepare, pseudonym
 from puljemonitor.replay import Replay
 from schemas.calendar import parse_month
+from tests.builders import citizen_key, demo_log
 from streams.live import (
     CitizenState, Outcome, Projection, Totals, citizen_step, dead_letter, decode_counts, decode_state, parse_output_key,
     decode_update, encode, months_of, output_key, view_key,
@@ -32,18 +31,7 @@ CHECK = [parse_month(m) for m in ("2020-08", "2021-09", "2022-06", "2023-03", "2
 
 @pytest.fixture(scope="module")
 def demo_lines(tmp_path_factory) -> list[bytes]:
-    out = tmp_path_factory.mktemp("demo") / "demo.jsonl"
-    subprocess.run([sys.executable, "-m", "puljemonitor", "demo-data", "--seed", "3", "--scale", "0.01", "--out", str(out)], check=True, capture_output=True)
-    return [line for line in out.read_bytes().splitlines() if line.strip()]
-
-
-def _key(line: bytes) -> bytes | None:
-    """The key a producer that keys by citizen would use (even a CPR-like one, to test the worker)."""
-    try:
-        citizen = json.loads(line).get("citizen")
-    except (ValueError, AttributeError):
-        return None
-    return citizen.encode() if isinstance(citizen, str) else None
+    return demo_log(tmp_path_factory.mktemp("demo"))
 
 
 class Pipeline:
@@ -144,7 +132,7 @@ def _expected(lines: list[bytes]) -> dict:
 def test_live_equals_replay_in_order(demo_lines):
     pipe = Pipeline()
     for line in demo_lines:
-        pipe.feed(_key(line), line)
+        pipe.feed(citizen_key(line), line)
     pipe.project()
     pipe.total()
     assert differences(_expected(demo_lines), pipe.output, POOL, CHECK) == []
@@ -152,7 +140,7 @@ def test_live_equals_replay_in_order(demo_lines):
 
 def test_duplicates_shuffles_crashes_failovers_and_stale_updates_change_nothing(demo_lines):
     rng = random.Random(7)
-    messages = [(_key(line), line) for line in demo_lines] * 2  # every event twice
+    messages = [(citizen_key(line), line) for line in demo_lines] * 2  # every event twice
     rng.shuffle(messages)  # within and across citizens
     pipe = Pipeline(rng)
     replayed_statuses = []
@@ -182,7 +170,7 @@ def test_duplicates_shuffles_crashes_failovers_and_stale_updates_change_nothing(
 def test_rebuild_from_views_equals_incremental(demo_lines):
     pipe = Pipeline()
     for line in demo_lines:
-        pipe.feed(_key(line), line)
+        pipe.feed(citizen_key(line), line)
     pipe.project()
     incremental = dict(pipe.projection.tallies)
     fresh = Projection(POOL)

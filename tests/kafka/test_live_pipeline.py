@@ -28,6 +28,8 @@ from puljemonitor import config
 from puljemonitor.kafka_log import differences, expected_outputs, read_latest, read_records
 from puljemonitor.replay import Replay
 from streams.app import STALLED_EXIT
+from tests import builders
+from tests.builders import citizen_key
 
 pytestmark = pytest.mark.kafka
 
@@ -40,12 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def demo_log(tmp_path_factory) -> list[bytes]:
     """About 2,500 lines: every kind of event, duplicates, retractions, invalid lines."""
-    out = tmp_path_factory.mktemp("demo") / "demo.jsonl"
-    subprocess.run(
-        [sys.executable, "-m", "puljemonitor", "demo-data", "--seed", "3", "--scale", "0.01", "--out", str(out)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return [line for line in out.read_bytes().splitlines() if line.strip()]
+    return builders.demo_log(tmp_path_factory.mktemp("demo"))
 
 
 class Live:
@@ -218,14 +215,6 @@ def _end_offsets(bootstrap: str, tps: list) -> dict:
         return consumer.end_offsets(tps)
     finally:
         consumer.close()
-
-
-def citizen_key(line: bytes) -> bytes | None:
-    try:
-        citizen = json.loads(line).get("citizen")
-    except (ValueError, AttributeError):
-        return None
-    return citizen.encode() if isinstance(citizen, str) else None
 
 
 @pytest.fixture
