@@ -82,44 +82,39 @@ def main() -> None:
     parser.add_argument("--variant", help=argparse.SUPPRESS)  # internal: run one worker
     parser.add_argument("--topic", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    n = int(args.messages * 1e6)
     if args.variant:
-        run_variant(args.broker, args.topic, args.variant, n, args.partitions)
+        run_variant(args.broker, args.topic, args.variant, int(args.messages * 1e6), args.partitions)
         return
 
+    from broker import broker_at
+
+    with broker_at(args.broker) as broker:
+        run(args, broker)
+
+
+def run(args: argparse.Namespace, broker: str) -> None:
+    """Produce the messages once, then time each variant in its own worker process."""
     from kafka import KafkaProducer
 
     from puljemonitor.kafka_log import ensure_topic
 
-    local = None
-    if args.broker:
-        broker = args.broker
-    else:
-        from broker import LocalKafka
-
-        local = LocalKafka(heap="1g")
-        local.start()
-        broker = local.bootstrap
-    try:
-        topic = f"floor-{uuid.uuid4().hex[:6]}"
-        ensure_topic(broker, topic, args.partitions)
-        ensure_topic(broker, f"{topic}-out", args.partitions)
-        producer = KafkaProducer(bootstrap_servers=broker, linger_ms=20, batch_size=256 * 1024)
-        value = b'{"id":"x","type":"died","citizen":"c","recorded":"2021-01-01T00:00:00+01:00","at":"2021-01-01"}'
-        for i in range(n):
-            producer.send(topic, key=b"c%d" % (i % 20_000), value=value)
-        producer.flush()
-        producer.close()
-        for variant in ("bare", "plumbing"):
-            out = subprocess.run([sys.executable, __file__, "--variant", variant, "--topic", topic, "--broker", broker,
-                                  "--messages", str(args.messages), "--partitions", str(args.partitions)],
-                                 capture_output=True, text=True, timeout=1800)  # fmt: skip
-            # mode writes terminal control codes to stdout before the line
-            lines = [line[line.index('{"variant"'):] for line in out.stdout.splitlines() if '{"variant"' in line]
-            print(lines[-1] if lines else f"{variant}: no result (exit {out.returncode})\n{out.stderr[-2000:]}")
-    finally:
-        if local is not None:
-            local.stop()
+    n = int(args.messages * 1e6)
+    topic = f"floor-{uuid.uuid4().hex[:6]}"
+    ensure_topic(broker, topic, args.partitions)
+    ensure_topic(broker, f"{topic}-out", args.partitions)
+    producer = KafkaProducer(bootstrap_servers=broker, linger_ms=20, batch_size=256 * 1024)
+    value = b'{"id":"x","type":"died","citizen":"c","recorded":"2021-01-01T00:00:00+01:00","at":"2021-01-01"}'
+    for i in range(n):
+        producer.send(topic, key=b"c%d" % (i % 20_000), value=value)
+    producer.flush()
+    producer.close()
+    for variant in ("bare", "plumbing"):
+        out = subprocess.run([sys.executable, __file__, "--variant", variant, "--topic", topic, "--broker", broker,
+                              "--messages", str(args.messages), "--partitions", str(args.partitions)],
+                             capture_output=True, text=True, timeout=1800)  # fmt: skip
+        # mode writes terminal control codes to stdout before the line
+        lines = [line[line.index('{"variant"'):] for line in out.stdout.splitlines() if '{"variant"' in line]
+        print(lines[-1] if lines else f"{variant}: no result (exit {out.returncode})\n{out.stderr[-2000:]}")
 
 
 if __name__ == "__main__":

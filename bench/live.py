@@ -63,19 +63,15 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="record the worker with py-spy (if installed)")
     args = parser.parse_args()
 
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from broker import broker_at
 
+    with broker_at(args.broker) as broker:
+        run(args, broker)
+
+
+def run(args: argparse.Namespace, broker: str) -> None:
     from puljemonitor.kafka_log import produce, read_records
 
-    local = None
-    if args.broker:
-        broker = args.broker
-    else:
-        from broker import LocalKafka
-
-        local = LocalKafka(heap="1g")
-        local.start()
-        broker = local.bootstrap
     tag = uuid.uuid4().hex[:6]
     env = {
         **os.environ,
@@ -142,8 +138,6 @@ def main() -> None:
                 worker.wait(20)
             except subprocess.TimeoutExpired:
                 worker.kill()
-        if local is not None:
-            local.close()
 
 
 def _end_offsets(broker: str, topic: str) -> dict | None:

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, NoReturn
@@ -360,6 +360,17 @@ class LocalKafka:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def broker_at(address: str | None, heap: str = "1g") -> Iterator[str]:
+    """The bootstrap address to use: ``address`` when given, else a :class:`LocalKafka`
+    running for as long as the block does (the benchmarks' ``--broker`` option)."""
+    if address:
+        yield address
+        return
+    with LocalKafka(heap=heap) as local:
+        yield local.bootstrap
 
 
 def main() -> None:
