@@ -16,8 +16,11 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/puljemonitor demo
 
-## The whole test suite, as CI runs it. The Kafka tests start a local broker from Maven jars.
+## The whole test suite, as CI runs it: lint, format, layers, then every test. The Kafka
+## tests start a local broker from Maven jars.
 test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 ## Replay throughput and memory on 1 M and 10 M events (logs generated into bench-data/).

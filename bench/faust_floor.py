@@ -113,7 +113,7 @@ def run(args: argparse.Namespace, broker: str) -> None:
                               "--messages", str(args.messages), "--partitions", str(args.partitions)],
                              capture_output=True, text=True, timeout=1800)  # fmt: skip
         # mode writes terminal control codes to stdout before the line
-        lines = [line[line.index('{"variant"'):] for line in out.stdout.splitlines() if '{"variant"' in line]
+        lines = [line[line.index('{"variant"') :] for line in out.stdout.splitlines() if '{"variant"' in line]
         print(lines[-1] if lines else f"{variant}: no result (exit {out.returncode})\n{out.stderr[-2000:]}")
 
 

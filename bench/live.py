@@ -43,7 +43,21 @@ def log_for(millions: float) -> Path:
     if not path.exists():
         scale = millions * 1e6 / EVENTS_PER_SCALE
         partial = path.with_suffix(".partial")
-        subprocess.run([sys.executable, "-m", "puljemonitor", "demo-data", "--seed", "11", "--scale", f"{scale:.3f}", "--out", str(partial)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "puljemonitor",
+                "demo-data",
+                "--seed",
+                "11",
+                "--scale",
+                f"{scale:.3f}",
+                "--out",
+                str(partial),
+            ],
+            check=True,
+        )
         partial.rename(path)
     return path
 
@@ -78,7 +92,10 @@ def run(args: argparse.Namespace, broker: str) -> None:
         "PULJEMONITOR_BROKER": broker,
         "PULJEMONITOR_APP_ID": f"bench-{tag}",
         "PULJEMONITOR_PARTITIONS": str(args.partitions),
-        **{f"PULJEMONITOR_{t.upper()}_TOPIC": f"{t}-{tag}" for t in ("events", "statuses", "counts", "aggregates", "rejected", "stats")},
+        **{
+            f"PULJEMONITOR_{t.upper()}_TOPIC": f"{t}-{tag}"
+            for t in ("events", "statuses", "counts", "aggregates", "rejected", "stats")
+        },
     }
     topics = {t: env[f"PULJEMONITOR_{t.upper()}_TOPIC"] for t in ("events", "statuses", "aggregates", "stats")}
     result: dict = {"events_millions": args.events, "partitions": args.partitions, "cpus": os.cpu_count()}
@@ -148,7 +165,12 @@ def _end_offsets(broker: str, topic: str) -> dict | None:
         parts = consumer.partitions_for_topic(topic)
         if not parts:
             return None
-        return {p: o for p, o in ((tp.partition, o) for tp, o in consumer.end_offsets([TopicPartition(topic, p) for p in parts]).items())}
+        return {
+            p: o
+            for p, o in (
+                (tp.partition, o) for tp, o in consumer.end_offsets([TopicPartition(topic, p) for p in parts]).items()
+            )
+        }
     finally:
         consumer.close()
 
@@ -168,13 +190,15 @@ def _timestamps(broker: str, topic: str, first: bool) -> list[int]:
 def _latency(broker: str, topics: dict, rate: int, seconds: int) -> dict:
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-    from puljemonitor import config
     from puljemonitor.kafka_log import read_latest
+    from schemas import reference
 
     month = "2021-09"
-    codes = sorted(config.municipalities())
+    codes = sorted(reference.municipalities())
     latest = read_latest(broker, topics["aggregates"])
-    base = {code: (latest.get(f"afklaringspuljen/municipality/{code}/{month}") or {}).get("enrolled", 0) for code in codes}
+    base = {
+        code: (latest.get(f"afklaringspuljen/municipality/{code}/{month}") or {}).get("enrolled", 0) for code in codes
+    }
     sent: dict[str, list[float]] = {code: [] for code in codes}
     latencies: list[float] = []
     done = threading.Event()

@@ -34,15 +34,29 @@ def log_for(millions: float) -> Path:
         scale = millions * 1e6 / EVENTS_PER_SCALE
         print(f"generating {path.name} (scale {scale:.2f}) …", file=sys.stderr)
         partial = path.with_suffix(".partial")
-        subprocess.run([sys.executable, "-m", "puljemonitor", "demo-data", "--seed", "11", "--scale", f"{scale:.3f}", "--out", str(partial)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "puljemonitor",
+                "demo-data",
+                "--seed",
+                "11",
+                "--scale",
+                f"{scale:.3f}",
+                "--out",
+                str(partial),
+            ],
+            check=True,
+        )
         partial.rename(path)
     return path
 
 
 def child(log: str, state: str | None, month: str) -> dict:
     """One replay in this process: ingest in batches (timed), then a month report."""
-    from puljemonitor import config
     from puljemonitor.replay import Replay, gc_paused
+    from schemas import pools
     from schemas.calendar import parse_month
 
     replay = Replay(state)
@@ -62,8 +76,8 @@ def child(log: str, state: str | None, month: str) -> dict:
                         feed(number, raw)
                 per_event_us.append((time.perf_counter() - t) / len(batch) * 1e6)
     ingested = time.perf_counter()
-    pool = config.pool("afklaringspuljen")
-    report = replay.report(pool, parse_month(month), config.Rules(), None)
+    pool = pools.pool("afklaringspuljen")
+    report = replay.report(pool, parse_month(month), pools.Rules(), None)
     done = time.perf_counter()
     counts = report.input
     quantiles = statistics.quantiles(per_event_us, n=100)

@@ -13,12 +13,12 @@ from collections import Counter
 from collections.abc import Iterable
 
 from projections.months import statuses
-from puljemonitor.config import Pool, Rules
-from schemas.events import AnyEvent
+from projections.timeline import build_timeline
 from schemas.calendar import Month
+from schemas.events import AnyEvent
+from schemas.pools import Pool, Rules
 from schemas.reports import Aggregate, Categories, Groups
 from schemas.statuses import CATEGORIES, EXEMPT, GROUPS, OUT
-from streams.citizen import build_timeline
 
 Key = tuple[str, Month]  # (enrolling municipality, month)
 

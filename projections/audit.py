@@ -14,11 +14,11 @@ import msgspec
 
 from projections.aggregates import Tallies, aggregate
 from projections.months import status
-from puljemonitor.config import Pool, Rules
+from projections.timeline import build_timeline, order_key
 from schemas.calendar import Month, format_month
 from schemas.events import AnyEvent
+from schemas.pools import Pool, Rules
 from schemas.reports import Aggregate
-from streams.citizen import build_timeline, order_key
 
 
 class StatusChange(msgspec.Struct, kw_only=True):
@@ -54,6 +54,7 @@ def audit(
     """Both views of ``month`` per municipality (optionally only some), with the changed citizens."""
     published, now = Tallies(), Tallies()
     changes: dict[str, list[StatusChange]] = {}
+
     def wanted(code: str | None) -> bool:
         return code is not None and (municipalities is None or code in municipalities)
 

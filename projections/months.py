@@ -13,15 +13,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from puljemonitor.config import Rules
+from projections.timeline import Spell, Timeline
 from schemas.calendar import FOREVER, Day, Month, bounds, month_of_day
+from schemas.pools import Rules, configuration
 from schemas.statuses import CATEGORIES, EXEMPT, NOT_POSITIVE, OUT
-from streams.citizen import Spell, Timeline
-
-# Self-support: counted hours above half a full-time month, 37 h × 52 / 12 / 2 = 80.17 h,
-# compared without division as 6 × hours > 481.
-SELF_SUPPORT_NUMERATOR = 6
-SELF_SUPPORT_LIMIT = 481
 
 # The categories decided by a fact touching the month, and the fact each one reads.
 # The other two, self_supporting and paid_hours, read the month's income hours.
@@ -44,6 +39,7 @@ _FACT_RANK = {fact: _RANK[name] for name, fact in TOUCHING_FACT.items()}
 _SELF_SUPPORTING = _RANK["self_supporting"]
 _PAID_HOURS = _RANK["paid_hours"]
 _NONE = len(CATEGORIES)
+_SELF_SUPPORT = configuration().self_support
 
 
 @functools.cache
@@ -125,11 +121,7 @@ def _category(timeline: Timeline, month: Month, rank: int, rules: Rules) -> str:
     if hours > 0:
         if rank > _PAID_HOURS:
             rank = _PAID_HOURS
-        if (
-            rank > _SELF_SUPPORTING
-            and SELF_SUPPORT_NUMERATOR * hours > SELF_SUPPORT_LIMIT
-            and benefit_on(timeline, bounds(month)[1]) == "none"
-        ):
+        if rank > _SELF_SUPPORTING and _SELF_SUPPORT.holds(hours) and benefit_on(timeline, bounds(month)[1]) == "none":
             rank = _SELF_SUPPORTING
     return CATEGORIES[rank].name if rank < _NONE else NOT_POSITIVE
 

@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from projections.aggregates import Tallies, aggregate
-from puljemonitor.config import Participant, Pool, Rules
 from schemas.calendar import Month, format_month, month_range, parse_month, start_of_month_in
+from schemas.pools import Pool, Rules
+from schemas.reference import Participant
 from schemas.reports import Aggregate, InputCounts, ParticipantResult, Report, RulesUsed
 
 

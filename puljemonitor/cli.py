@@ -14,9 +14,10 @@ import msgspec
 
 from projections.audit import audit as audit_month
 from projections.reports import published_cutoff
-from puljemonitor import config
+from puljemonitor import cli_live
 from puljemonitor.render import audit_table, report_table
 from puljemonitor.replay import Replay
+from schemas import pools, reference
 from schemas.calendar import parse_month
 from schemas.events import json_schema
 from schemas.reports import RejectedLine
@@ -80,9 +81,9 @@ def _replay(log: str, state: str | None, rejected: str | None, shown: int = SHOW
     return replay
 
 
-def _pool(name: str) -> config.Pool:
+def _pool(name: str) -> pools.Pool:
     try:
-        return config.pool(name)
+        return pools.pool(name)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--pool") from None
 
@@ -95,9 +96,16 @@ def _emit(result: msgspec.Struct, fmt: str, table) -> None:
 
 
 pool_option = click.option("--pool", default="afklaringspuljen", show_default=True, help="Which pool to report on.")
-log_option = click.option("--log", "log", required=True, help="JSON Lines event log: a file, a .gz file, - for stdin, or kafka://HOST:PORT/TOPIC.")
+log_option = click.option(
+    "--log",
+    "log",
+    required=True,
+    help="JSON Lines event log: a file, a .gz file, - for stdin, or kafka://HOST:PORT/TOPIC.",
+)
 month_option = click.option("--month", required=True, callback=_month, help="Report month, YYYY-MM.")
-state_option = click.option("--state", type=click.Path(file_okay=False), help="Keep replay state in RocksDB here (logs larger than memory).")
+state_option = click.option(
+    "--state", type=click.Path(file_okay=False), help="Keep replay state in RocksDB here (logs larger than memory)."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,7 +120,9 @@ def main() -> None:
 @click.option("--as-of", callback=_timestamp, help="Only events recorded before this instant (RFC 3339).")
 @click.option("--as-published", is_flag=True, help="As the month was known when STAR published it (end of month+2).")
 @click.option("--count-social-frikort", is_flag=True, help="Rule variant: social frikort hours count as income.")
-@click.option("--rejected", type=click.Path(dir_okay=False), help="Write rejected lines (JSON Lines, with reason) here.")
+@click.option(
+    "--rejected", type=click.Path(dir_okay=False), help="Write rejected lines (JSON Lines, with reason) here."
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @state_option
 def report(log, month, pool, as_of, as_published, count_social_frikort, rejected, fmt, state) -> None:
@@ -124,7 +134,7 @@ def report(log, month, pool, as_of, as_published, count_social_frikort, rejected
         as_of = published_cutoff(pool_config, month)
     replay = _replay(log, state, rejected)
     try:
-        result = replay.report(pool_config, month, config.Rules(count_social_frikort), as_of)
+        result = replay.report(pool_config, month, pools.Rules(count_social_frikort), as_of)
     finally:
         replay.close()
     _emit(result, fmt, report_table)
@@ -140,14 +150,19 @@ def schema() -> None:
 @log_option
 @month_option
 @pool_option
-@click.option("--municipality", "codes", multiple=True, help="Only this municipality code (repeatable): a municipality sees only its own citizens.")
+@click.option(
+    "--municipality",
+    "codes",
+    multiple=True,
+    help="Only this municipality code (repeatable): a municipality sees only its own citizens.",
+)
 @click.option("--count-social-frikort", is_flag=True, help="Rule variant: social frikort hours count as income.")
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @state_option
 def audit(log, month, pool, codes, count_social_frikort, fmt, state) -> None:
     """Compare MONTH as published with as known now, citizen by citizen."""
     pool_config = _pool(pool)
-    unknown = [c for c in codes if c not in config.municipalities()]
+    unknown = [c for c in codes if c not in reference.municipalities()]
     if unknown:
         raise click.BadParameter(f"unknown municipality code(s): {', '.join(unknown)}", param_hint="--municipality")
     replay = _replay(log, state, None)
@@ -157,7 +172,7 @@ def audit(log, month, pool, codes, count_social_frikort, fmt, state) -> None:
             pool=pool_config,
             month=month,
             cutoff=published_cutoff(pool_config, month),
-            rules=config.Rules(count_social_frikort),
+            rules=pools.Rules(count_social_frikort),
             municipalities=set(codes) or None,
         )
     finally:
@@ -191,12 +206,12 @@ def demo(seed, month, out_dir) -> None:
     if not log.exists():
         click.echo(f"generating {log} …", err=True)
         generate(str(log), seed=seed, scale=1.0)
-    pool_config = config.pool("afklaringspuljen")
+    pool_config = pools.pool("afklaringspuljen")
     # The demo log holds deliberately invalid lines: keep them in the file, not on the screen.
     replay = _replay(str(log), None, str(out / "rejected.jsonl"), shown=0)
     try:
-        now = replay.report(pool_config, month, config.Rules(), None)
-        published = replay.report(pool_config, month, config.Rules(), published_cutoff(pool_config, month))
+        now = replay.report(pool_config, month, pools.Rules(), None)
+        published = replay.report(pool_config, month, pools.Rules(), published_cutoff(pool_config, month))
     finally:
         replay.close()
     name = f"report-{now.month}"
@@ -208,4 +223,7 @@ def demo(seed, month, out_dir) -> None:
         f"{published.project.measured} målte; nu: {now.project.positive} af {now.project.measured}."
         f"\nJSON: {out / name}.json, {out / name}-as-published.json; afviste linjer: {out / 'rejected.jsonl'}"
     )
-from puljemonitor import cli_live  # noqa: E402,F401  registers worker/produce/compare
+
+
+for command in (cli_live.worker, cli_live.produce, cli_live.compare):
+    main.add_command(command)

@@ -1,7 +1,7 @@
-"""Live commands on the ``puljemonitor`` group: ``worker``, ``produce``, ``compare``.
+"""Live commands of the ``puljemonitor`` group (``puljemonitor.cli`` adds them): ``worker``, ``produce``, ``compare``.
 
 Broker, topic names, partitions and the state dir come from ``PULJEMONITOR_*`` environment
-variables (see :data:`puljemonitor.kafka_log.DEFAULTS`), overridden by options.
+variables (see :data:`streams.settings.DEFAULTS`), overridden by options.
 """
 
 from __future__ import annotations
@@ -10,29 +10,50 @@ import sys
 
 import click
 
-from puljemonitor import config
-from puljemonitor.cli import main
-from puljemonitor.kafka_log import Topics, setting
+from schemas import pools
+from streams.settings import Topics, setting
 
-broker_option = click.option("--broker", default=None, help="Kafka bootstrap HOST:PORT [env PULJEMONITOR_BROKER, default localhost:9092].")
+broker_option = click.option(
+    "--broker", default=None, help="Kafka bootstrap HOST:PORT [env PULJEMONITOR_BROKER, default localhost:9092]."
+)
 
 
 def _broker(value: str | None) -> str:
     return value or setting("broker")
 
 
-@main.command()
+@click.command()
 @broker_option
-@click.option("--state-dir", default=None, help="Where RocksDB tables live [env PULJEMONITOR_STATE_DIR, default ./state].")
-@click.option("--partitions", type=int, default=None, help="Partitions of the events and statuses topics [env PULJEMONITOR_PARTITIONS, default 8].")
+@click.option(
+    "--state-dir", default=None, help="Where RocksDB tables live [env PULJEMONITOR_STATE_DIR, default ./state]."
+)
+@click.option(
+    "--partitions",
+    type=int,
+    default=None,
+    help="Partitions of the events and statuses topics [env PULJEMONITOR_PARTITIONS, default 8].",
+)
 @click.option("--app-id", default=None, help="Faust app id = consumer group [env PULJEMONITOR_APP_ID].")
 @click.option("--events-topic", default=None, help="[env PULJEMONITOR_EVENTS_TOPIC, default events]")
 @click.option("--aggregates-topic", default=None, help="[env PULJEMONITOR_AGGREGATES_TOPIC, default aggregates]")
 @click.option("--rejected-topic", default=None, help="[env PULJEMONITOR_REJECTED_TOPIC, default rejected]")
 @click.option("--pool", default=None, help="[env PULJEMONITOR_POOL, default afklaringspuljen]")
-@click.option("--count-social-frikort", is_flag=True, default=None, help="Rule variant [env PULJEMONITOR_COUNT_SOCIAL_FRIKORT=1].")
+@click.option(
+    "--count-social-frikort", is_flag=True, default=None, help="Rule variant [env PULJEMONITOR_COUNT_SOCIAL_FRIKORT=1]."
+)
 @click.option("--loglevel", default="warning", show_default=True)
-def worker(broker, state_dir, partitions, app_id, events_topic, aggregates_topic, rejected_topic, pool, count_social_frikort, loglevel) -> None:
+def worker(
+    broker,
+    state_dir,
+    partitions,
+    app_id,
+    events_topic,
+    aggregates_topic,
+    rejected_topic,
+    pool,
+    count_social_frikort,
+    loglevel,
+) -> None:
     """Run a stream worker: events → citizen states → live aggregates (until stopped)."""
     from streams.app import Settings, run_worker
 
@@ -44,24 +65,31 @@ def worker(broker, state_dir, partitions, app_id, events_topic, aggregates_topic
     if count_social_frikort:
         settings.count_social_frikort = True
     settings.topics = Topics.from_env(events=events_topic, aggregates=aggregates_topic, rejected=rejected_topic)
-    config.pool(settings.pool)
+    pools.pool(settings.pool)
     sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads argv
     run_worker(settings, loglevel)
 
 
-@main.command()
+@click.command()
 @click.argument("log")
 @broker_option
 @click.option("--topic", default=None, help="Events topic [env PULJEMONITOR_EVENTS_TOPIC, default events].")
-@click.option("--partitions", type=int, default=None, help="Partitions when the topic is created [env PULJEMONITOR_PARTITIONS].")
-@click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Secret key: CPR-like citizens are replaced by HMAC-SHA256 pseudonyms.")
+@click.option(
+    "--partitions", type=int, default=None, help="Partitions when the topic is created [env PULJEMONITOR_PARTITIONS]."
+)
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Secret key: CPR-like citizens are replaced by HMAC-SHA256 pseudonyms.",
+)
 def produce(log, broker, topic, partitions, key_file) -> None:
     """Load a JSON Lines LOG (file, .gz, or -) into the events topic, keyed by citizen.
 
     Without --key-file a line whose citizen looks like a CPR number is not sent (and is
     listed here): CPR numbers never leave this machine.
     """
-    from puljemonitor.kafka_log import ensure_topic, load_key, produce as send
+    from puljemonitor.kafka_log import ensure_topic, load_key
+    from puljemonitor.kafka_log import produce as send
     from puljemonitor.replay import open_log
 
     broker = _broker(broker)
@@ -78,11 +106,13 @@ def produce(log, broker, topic, partitions, key_file) -> None:
                f"({summary.pseudonymized} pseudonymized, {summary.refused} refused, {summary.blank} blank)", err=True)  # fmt: skip
 
 
-@main.command()
+@click.command()
 @broker_option
 @click.option("--events-topic", default=None, help="[env PULJEMONITOR_EVENTS_TOPIC, default events]")
 @click.option("--aggregates-topic", default=None, help="[env PULJEMONITOR_AGGREGATES_TOPIC, default aggregates]")
-@click.option("--month", "months", multiple=True, help="Only these months (repeatable); default every month of the pool.")
+@click.option(
+    "--month", "months", multiple=True, help="Only these months (repeatable); default every month of the pool."
+)
 @click.option("--pool", default=None)
 @click.option("--count-social-frikort", is_flag=True)
 def compare(broker, events_topic, aggregates_topic, months, pool, count_social_frikort) -> None:
@@ -93,8 +123,8 @@ def compare(broker, events_topic, aggregates_topic, months, pool, count_social_f
 
     broker = _broker(broker)
     topics = Topics.from_env(events=events_topic, aggregates=aggregates_topic)
-    pool_config = config.pool(pool or setting("pool"))
-    rules = config.Rules(count_social_frikort)
+    pool_config = pools.pool(pool or setting("pool"))
+    rules = pools.Rules(count_social_frikort)
     wanted = [parse_month(m) for m in months] or None
     actual = read_latest(broker, topics.aggregates)  # first: the replay must not be older than it
     replay = Replay()

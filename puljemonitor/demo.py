@@ -41,16 +41,17 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib.resources import files
 from pathlib import Path
 from statistics import NormalDist
-from typing import BinaryIO, Callable, TextIO
+from typing import BinaryIO, TextIO
 
 import msgspec
 
-from puljemonitor import config
+from schemas import pools
 
 # --------------------------------------------------------------------------
 # Configuration: the world the demo simulates. Rates are monthly probabilities
@@ -60,7 +61,7 @@ from puljemonitor import config
 POOL = "afklaringspuljen"
 FIRST_MONTH = (2020, 7)  # enrollment (ISO week 31) straddles July/August 2020
 LAST_MONTH = (2024, 3)  # one year after the pool ended (seed 002: "one year later")
-ENROLL_LAST = config.pool(POOL).enrollment_closes  # 2020-08-02, Sunday of ISO week 31: the freeze
+ENROLL_LAST = pools.pool(POOL).enrollment_closes  # 2020-08-02, Sunday of ISO week 31: the freeze
 ENROLL_FIRST = ENROLL_LAST - timedelta(days=6)  # Monday of ISO week 31
 ENROLL_RECORDED = (date(2020, 8, 3), date(2020, 8, 7))  # STAR's extraction run
 INITIAL_BENEFIT_SINCE = (date(2009, 1, 1), date(2020, 6, 30))  # 8 of the last 10 years
@@ -244,31 +245,156 @@ EXEMPTION_REASONS = (
 # Approximate inhabitants (thousands, 2020) and relative incidence of long-term
 # cash benefit: the target group is concentrated in cities and on the islands.
 MUNICIPALITY_POPULATION = {
-    "101": 633, "147": 104, "151": 48, "153": 35, "155": 14, "157": 75, "159": 69,
-    "161": 23, "163": 29, "165": 28, "167": 53, "169": 51, "173": 56, "175": 40,
-    "183": 23, "185": 43, "187": 16, "190": 41, "201": 26, "210": 41, "217": 63,
-    "219": 51, "223": 25, "230": 56, "240": 43, "250": 45, "253": 50, "259": 61,
-    "260": 31, "265": 88, "269": 23, "270": 41, "306": 33, "316": 71, "320": 37,
-    "326": 49, "329": 35, "330": 79, "336": 23, "340": 30, "350": 28, "360": 41,
-    "370": 83, "376": 61, "390": 45, "400": 40, "410": 39, "420": 41, "430": 51,
-    "440": 24, "450": 32, "461": 205, "479": 59, "480": 30, "482": 12, "492": 6,
-    "510": 56, "530": 27, "540": 74, "550": 37, "561": 116, "563": 3.5, "573": 50,
-    "575": 43, "580": 59, "607": 51, "615": 97, "621": 94, "630": 117, "657": 89,
-    "661": 59, "665": 20, "671": 21, "706": 43, "707": 37, "710": 49, "727": 23,
-    "730": 98, "740": 93, "741": 3.7, "746": 62, "751": 350, "756": 41, "760": 57,
-    "766": 47, "773": 20, "779": 46, "787": 43, "791": 97, "810": 36, "813": 60,
-    "820": 37, "825": 1.8, "840": 30, "846": 42, "849": 38, "851": 217, "860": 65,
+    "101": 633,
+    "147": 104,
+    "151": 48,
+    "153": 35,
+    "155": 14,
+    "157": 75,
+    "159": 69,
+    "161": 23,
+    "163": 29,
+    "165": 28,
+    "167": 53,
+    "169": 51,
+    "173": 56,
+    "175": 40,
+    "183": 23,
+    "185": 43,
+    "187": 16,
+    "190": 41,
+    "201": 26,
+    "210": 41,
+    "217": 63,
+    "219": 51,
+    "223": 25,
+    "230": 56,
+    "240": 43,
+    "250": 45,
+    "253": 50,
+    "259": 61,
+    "260": 31,
+    "265": 88,
+    "269": 23,
+    "270": 41,
+    "306": 33,
+    "316": 71,
+    "320": 37,
+    "326": 49,
+    "329": 35,
+    "330": 79,
+    "336": 23,
+    "340": 30,
+    "350": 28,
+    "360": 41,
+    "370": 83,
+    "376": 61,
+    "390": 45,
+    "400": 40,
+    "410": 39,
+    "420": 41,
+    "430": 51,
+    "440": 24,
+    "450": 32,
+    "461": 205,
+    "479": 59,
+    "480": 30,
+    "482": 12,
+    "492": 6,
+    "510": 56,
+    "530": 27,
+    "540": 74,
+    "550": 37,
+    "561": 116,
+    "563": 3.5,
+    "573": 50,
+    "575": 43,
+    "580": 59,
+    "607": 51,
+    "615": 97,
+    "621": 94,
+    "630": 117,
+    "657": 89,
+    "661": 59,
+    "665": 20,
+    "671": 21,
+    "706": 43,
+    "707": 37,
+    "710": 49,
+    "727": 23,
+    "730": 98,
+    "740": 93,
+    "741": 3.7,
+    "746": 62,
+    "751": 350,
+    "756": 41,
+    "760": 57,
+    "766": 47,
+    "773": 20,
+    "779": 46,
+    "787": 43,
+    "791": 97,
+    "810": 36,
+    "813": 60,
+    "820": 37,
+    "825": 1.8,
+    "840": 30,
+    "846": 42,
+    "849": 38,
+    "851": 217,
+    "860": 65,
 }
 CASH_BENEFIT_INCIDENCE = {
-    "101": 1.35, "153": 1.6, "165": 1.5, "183": 1.6, "167": 1.2, "169": 1.3,
-    "175": 1.2, "461": 1.5, "360": 1.7, "376": 1.4, "390": 1.3, "400": 1.3,
-    "482": 1.5, "330": 1.4, "326": 1.3, "306": 1.3, "561": 1.2, "851": 1.2,
-    "751": 1.1, "730": 1.3, "607": 1.3, "813": 1.3, "860": 1.1, "479": 1.2,
-    "370": 1.2, "217": 1.1, "161": 1.1, "707": 1.3, "157": 0.35, "230": 0.3,
-    "223": 0.35, "173": 0.5, "201": 0.45, "190": 0.55, "155": 0.5, "187": 0.7,
-    "269": 0.55, "240": 0.5, "350": 0.45, "746": 0.45, "710": 0.5, "727": 0.6,
-    "706": 0.7, "840": 0.6, "530": 0.7, "766": 0.6, "760": 0.6, "575": 0.7,
-    "573": 0.6, "147": 0.9,
+    "101": 1.35,
+    "153": 1.6,
+    "165": 1.5,
+    "183": 1.6,
+    "167": 1.2,
+    "169": 1.3,
+    "175": 1.2,
+    "461": 1.5,
+    "360": 1.7,
+    "376": 1.4,
+    "390": 1.3,
+    "400": 1.3,
+    "482": 1.5,
+    "330": 1.4,
+    "326": 1.3,
+    "306": 1.3,
+    "561": 1.2,
+    "851": 1.2,
+    "751": 1.1,
+    "730": 1.3,
+    "607": 1.3,
+    "813": 1.3,
+    "860": 1.1,
+    "479": 1.2,
+    "370": 1.2,
+    "217": 1.1,
+    "161": 1.1,
+    "707": 1.3,
+    "157": 0.35,
+    "230": 0.3,
+    "223": 0.35,
+    "173": 0.5,
+    "201": 0.45,
+    "190": 0.55,
+    "155": 0.5,
+    "187": 0.7,
+    "269": 0.55,
+    "240": 0.5,
+    "350": 0.45,
+    "746": 0.45,
+    "710": 0.5,
+    "727": 0.6,
+    "706": 0.7,
+    "840": 0.6,
+    "530": 0.7,
+    "766": 0.6,
+    "760": 0.6,
+    "575": 0.7,
+    "573": 0.6,
+    "147": 0.9,
 }
 NEIGHBOUR_MOVES = {"185": ("155", 0.3), "155": ("185", 0.3)}  # Tårnby <-> Dragør
 SAME_REGION_MOVE_SHARE = 0.6
@@ -289,13 +415,13 @@ class Municipality:
 
 def load_municipalities() -> list[Municipality]:
     """The 98 municipality codes, from the package data (spec section 2)."""
-    text = (files("puljemonitor") / "data" / "municipalities.csv").read_text("utf-8")
+    text = (files("schemas") / "data" / "municipalities.csv").read_text("utf-8")
     return [Municipality(r["code"], r["name"], r["region"]) for r in csv.DictReader(io.StringIO(text))]
 
 
 def load_participants() -> dict[str, tuple[str, ...]]:
     """Participant name -> its municipality codes (Tårnby/Dragør has two)."""
-    return {p.name: p.codes for p in config.pool(POOL).participants}
+    return {p.name: p.codes for p in pools.pool(POOL).participants}
 
 
 # --------------------------------------------------------------------------
@@ -447,16 +573,21 @@ def _profiles(seed: int, municipalities: list[Municipality], participating: set[
     inside = [c for c in codes if c in participating]
     outside = [c for c in codes if c not in participating]
     effect = _spread(inside, p.participant_effectiveness_sigma, rng)
-    effect.update({c: v * p.non_participant_effectiveness
-                   for c, v in _spread(outside, p.non_participant_effectiveness_sigma, rng).items()})
+    effect.update(
+        {
+            c: v * p.non_participant_effectiveness
+            for c, v in _spread(outside, p.non_participant_effectiveness_sigma, rng).items()
+        }
+    )
     exemption = _spread(codes, p.exemption_sigma, rng)
     frikort = _spread(codes, p.social_frikort_sigma, rng)
     profiles = {}
     for m in municipalities:
         slow = rng.random() < p.slow_case_handling_share
         late = rng.uniform(*p.late_share_slow) if slow else p.late_share_normal
-        profiles[m.code] = Profile(m.code, m.region, m.code in participating, effect[m.code],
-                                   exemption[m.code], frikort[m.code], late)
+        profiles[m.code] = Profile(
+            m.code, m.region, m.code in participating, effect[m.code], exemption[m.code], frikort[m.code], late
+        )
     return profiles
 
 
@@ -488,7 +619,9 @@ def build_world(seed: int, scale: float) -> World:
     """Municipal profiles and the citizens' enrolling municipalities."""
     municipalities = load_municipalities()
     participating = {c for codes in load_participants().values() for c in codes}
-    weights = {m.code: MUNICIPALITY_POPULATION[m.code] * CASH_BENEFIT_INCIDENCE.get(m.code, 1.0) for m in municipalities}
+    weights = {
+        m.code: MUNICIPALITY_POPULATION[m.code] * CASH_BENEFIT_INCIDENCE.get(m.code, 1.0) for m in municipalities
+    }
     project_weight = sum(w for c, w in weights.items() if c in participating)
     total = max(1, round(PROJECT_CITIZENS * scale * sum(weights.values()) / project_weight))
     counts = _allocate(weights, total)
@@ -499,8 +632,13 @@ def build_world(seed: int, scale: float) -> World:
         regions.setdefault(m.region, []).append(m.code)
     pop = MUNICIPALITY_POPULATION
     return World(
-        seed, profiles, owner, regions, {r: [pop[c] for c in cs] for r, cs in regions.items()},
-        [m.code for m in municipalities], [pop[m.code] for m in municipalities],
+        seed,
+        profiles,
+        owner,
+        regions,
+        {r: [pop[c] for c in cs] for r, cs in regions.items()},
+        [m.code for m in municipalities],
+        [pop[m.code] for m in municipalities],
     )
 
 
@@ -516,9 +654,15 @@ def pseudonym(seed: int, index: int) -> str:
 
 CASH, FOERTID, RESSOURCE, LEDIG, FLEX, REVAL, SELF, EDU, SICK, NOBEN = range(10)
 STATE_BENEFIT = {
-    FOERTID: "foertidspension", RESSOURCE: "ressourceforloeb", LEDIG: "ledighedsydelse",
-    FLEX: "fleksjob", REVAL: "revalidering", SELF: "none", EDU: "none",
-    SICK: "sygedagpenge", NOBEN: "none",
+    FOERTID: "foertidspension",
+    RESSOURCE: "ressourceforloeb",
+    LEDIG: "ledighedsydelse",
+    FLEX: "fleksjob",
+    REVAL: "revalidering",
+    SELF: "none",
+    EDU: "none",
+    SICK: "sygedagpenge",
+    NOBEN: "none",
 }
 SPELL_KINDS = ("education", "virksomhedspraktik", "loentilskud", "exemption", "paid_hours", "social_frikort")
 
@@ -563,18 +707,29 @@ def _options(profile: Profile, k: int, s: int, exempt: bool) -> list[tuple[int, 
     job = JOB_INTENSITY[k] * profile.effectiveness
     if s == CASH and exempt:
         f = push * r.exempt_clarify_factor
-        return [(FOERTID, r.foertidspension_clarify * f), (RESSOURCE, r.ressourceforloeb_clarify * f),
-                (SICK, r.sygedagpenge)]
+        return [
+            (FOERTID, r.foertidspension_clarify * f),
+            (RESSOURCE, r.ressourceforloeb_clarify * f),
+            (SICK, r.sygedagpenge),
+        ]
     if s == CASH:
         return [
-            (FOERTID, r.foertidspension_clarify * push), (RESSOURCE, r.ressourceforloeb_clarify * push),
-            (LEDIG, r.ledighedsydelse_clarify * push), (FLEX, r.fleksjob_clarify * push),
-            (REVAL, r.revalidering_clarify * push), (SELF, r.self_support_clarify * job),
-            (EDU, r.education_clarify * job), (SICK, r.sygedagpenge), (NOBEN, r.no_benefit),
+            (FOERTID, r.foertidspension_clarify * push),
+            (RESSOURCE, r.ressourceforloeb_clarify * push),
+            (LEDIG, r.ledighedsydelse_clarify * push),
+            (FLEX, r.fleksjob_clarify * push),
+            (REVAL, r.revalidering_clarify * push),
+            (SELF, r.self_support_clarify * job),
+            (EDU, r.education_clarify * job),
+            (SICK, r.sygedagpenge),
+            (NOBEN, r.no_benefit),
         ]
     table = {
-        RESSOURCE: [(FOERTID, r.ressourceforloeb_to_foertidspension * push),
-                    (FLEX, r.ressourceforloeb_to_fleksjob * push), (CASH, r.ressourceforloeb_to_cash)],
+        RESSOURCE: [
+            (FOERTID, r.ressourceforloeb_to_foertidspension * push),
+            (FLEX, r.ressourceforloeb_to_fleksjob * push),
+            (CASH, r.ressourceforloeb_to_cash),
+        ],
         LEDIG: [(FLEX, r.ledighedsydelse_to_fleksjob), (CASH, r.ledighedsydelse_to_cash)],
         FLEX: [(LEDIG, r.fleksjob_to_ledighedsydelse), (CASH, r.fleksjob_to_cash)],
         REVAL: [(SELF, r.revalidering_to_self_support), (CASH, r.revalidering_to_cash)],
@@ -771,8 +926,14 @@ class _Simulation:
                 self.start(kind, start)
                 self.offer_until = self.offer_end(kind, start)
         self.toggle("paid_hours", r.paid_hours_clarify * job, r.paid_hours_end, first, last, s == CASH and not exempt)
-        self.toggle("social_frikort", r.social_frikort_start * self.profile.social_frikort * INTENSITY[k],
-                    r.social_frikort_end, first, last, s == CASH and not exempt)
+        self.toggle(
+            "social_frikort",
+            r.social_frikort_start * self.profile.social_frikort * INTENSITY[k],
+            r.social_frikort_end,
+            first,
+            last,
+            s == CASH and not exempt,
+        )
 
     def update_exemption(self, first: int, last: int) -> None:
         r, rng = RATES, self.rng
@@ -804,7 +965,9 @@ class _Simulation:
             return
         rng, ndays = self.rng, last - first + 1
         hours = [0.0, 0.0, 0.0]
-        segments = [(before, first, changed), (self.state, changed, last + 1)] if changed else [(before, first, last + 1)]
+        segments = (
+            [(before, first, changed), (self.state, changed, last + 1)] if changed else [(before, first, last + 1)]
+        )
         for state, a, b in segments:
             share = (b - a) / ndays
             if state == SELF:
@@ -858,18 +1021,39 @@ def simulate_citizen(world: World, index: int) -> tuple[Life, random.Random]:
 # --------------------------------------------------------------------------
 
 STATUSES = (
-    "out", "exempt", "not_positive", "self_supporting", "education", "flexjob", "paid_hours",
-    "foertidspension", "ressourceforloeb", "ledighedsydelse", "revalidering", "loentilskud",
+    "out",
+    "exempt",
+    "not_positive",
+    "self_supporting",
+    "education",
+    "flexjob",
+    "paid_hours",
+    "foertidspension",
+    "ressourceforloeb",
+    "ledighedsydelse",
+    "revalidering",
+    "loentilskud",
     "virksomhedspraktik",
 )
 GROUP_OF = {
-    "self_supporting": "employment", "education": "employment", "flexjob": "employment",
-    "paid_hours": "employment", "foertidspension": "other_benefit", "ressourceforloeb": "other_benefit",
-    "ledighedsydelse": "other_benefit", "revalidering": "other_benefit", "loentilskud": "company",
+    "self_supporting": "employment",
+    "education": "employment",
+    "flexjob": "employment",
+    "paid_hours": "employment",
+    "foertidspension": "other_benefit",
+    "ressourceforloeb": "other_benefit",
+    "ledighedsydelse": "other_benefit",
+    "revalidering": "other_benefit",
+    "loentilskud": "company",
     "virksomhedspraktik": "company",
 }
-_BENEFIT_CATEGORY = (("fleksjob", 5), ("foertidspension", 7), ("ressourceforloeb", 8),
-                     ("ledighedsydelse", 9), ("revalidering", 10))
+_BENEFIT_CATEGORY = (
+    ("fleksjob", 5),
+    ("foertidspension", 7),
+    ("ressourceforloeb", 8),
+    ("ledighedsydelse", 9),
+    ("revalidering", 10),
+)
 
 
 def _benefits_touching(benefits: list[tuple[int, str]], first: int, last: int) -> tuple[set[str], str | None]:
@@ -924,10 +1108,21 @@ def latent_status(life: Life, k: int, count_social_frikort: bool) -> int:
 # --------------------------------------------------------------------------
 
 INVALID_KINDS = (
-    "not_json", "not_object", "unknown_type", "missing_field", "mistyped_field",
-    "unknown_benefit", "unknown_municipality", "cpr_citizen", "bad_citizen",
-    "hours_out_of_range", "date_out_of_range", "enrolled_after_freeze", "bad_timestamp",
-    "unknown_reason", "conflict",
+    "not_json",
+    "not_object",
+    "unknown_type",
+    "missing_field",
+    "mistyped_field",
+    "unknown_benefit",
+    "unknown_municipality",
+    "cpr_citizen",
+    "bad_citizen",
+    "hours_out_of_range",
+    "date_out_of_range",
+    "enrolled_after_freeze",
+    "bad_timestamp",
+    "unknown_reason",
+    "conflict",
 )
 
 
@@ -954,8 +1149,16 @@ _encode = msgspec.json.Encoder().encode
 class _Emitter:
     """Turns one citizen's facts into lines, with recording delays and noise."""
 
-    def __init__(self, world: World, index: int, life: Life, rng: random.Random, sink: Sink, summary: DemoSummary,
-                 keep: bool = False):
+    def __init__(
+        self,
+        world: World,
+        index: int,
+        life: Life,
+        rng: random.Random,
+        sink: Sink,
+        summary: DemoSummary,
+        keep: bool = False,
+    ):
         self.world, self.index, self.life, self.rng = world, index, life, rng
         self.citizen = pseudonym(world.seed, index)
         self.sink, self.summary = sink, summary
@@ -1047,8 +1250,15 @@ class _Emitter:
             parts = [(early, day, ""), (hours - early, MONTH_FIRST[k + 3] + rng.randrange(0, 60), "-2")]
         for h, on, suffix in parts:
             stamp = _zulu_stamp(on, rng)
-            event = {"id": f"eind-{month}-{kind}{suffix}", "type": "income_reported", "citizen": self.citizen,
-                     "recorded": stamp[0], "month": month, "hours": h, "kind": kind}
+            event = {
+                "id": f"eind-{month}-{kind}{suffix}",
+                "type": "income_reported",
+                "citizen": self.citizen,
+                "recorded": stamp[0],
+                "month": month,
+                "hours": h,
+                "kind": kind,
+            }
             self.emit(event, stamp[1], k)
 
     def exit_and_after(self) -> None:
@@ -1102,14 +1312,21 @@ def _ordinal_of_key(key: int) -> int:
 
 # -- invalid lines -------------------------------------------------------------
 
+
 def _invalid_line(kind: str, em: _Emitter, rng: random.Random) -> tuple[str, int]:
     """One deliberately invalid line of the given kind and its file key."""
     events = em.emitted
     event, key = events[rng.randrange(len(events))]
     key += rng.randrange(3600, 30 * 86400)
     stamp = _local_stamp(_ordinal_of_key(key), rng)
-    fresh = {"id": f"fejl-{rng.randrange(10**6)}", "type": "benefit_changed", "citizen": em.citizen,
-             "recorded": stamp[0], "at": _date_text(_ordinal_of_key(key) - 3), "benefit": "kontanthjaelp"}
+    fresh = {
+        "id": f"fejl-{rng.randrange(10**6)}",
+        "type": "benefit_changed",
+        "citizen": em.citizen,
+        "recorded": stamp[0],
+        "at": _date_text(_ordinal_of_key(key) - 3),
+        "benefit": "kontanthjaelp",
+    }
     if kind == "not_json":
         return json.dumps(fresh)[: rng.randint(20, 60)], key
     if kind == "not_object":
@@ -1131,8 +1348,19 @@ def _invalid_fields(kind: str, rng: random.Random) -> dict:
     if kind == "missing_field":
         return {rng.choice(["at", "benefit", "id", "recorded"]): None}
     if kind == "mistyped_field":
-        return rng.choice([{"type": "income_reported", "at": None, "benefit": None, "month": "2021-09",
-                            "hours": "37", "kind": "ordinary"}, {"at": 20210901}])
+        return rng.choice(
+            [
+                {
+                    "type": "income_reported",
+                    "at": None,
+                    "benefit": None,
+                    "month": "2021-09",
+                    "hours": "37",
+                    "kind": "ordinary",
+                },
+                {"at": 20210901},
+            ]
+        )
     if kind == "unknown_benefit":
         return {"benefit": rng.choice(["dagpenge", "Kontanthjaelp", "efterloen"])}
     if kind == "unknown_municipality":
@@ -1142,8 +1370,14 @@ def _invalid_fields(kind: str, rng: random.Random) -> dict:
     if kind == "bad_citizen":
         return {"citizen": rng.choice(["anna.hansen@kommune.dk", "borger 17", ""])}
     if kind == "hours_out_of_range":
-        return {"type": "income_reported", "at": None, "benefit": None, "month": "2021-11",
-                "hours": rng.choice([900, -5, 745]), "kind": "ordinary"}
+        return {
+            "type": "income_reported",
+            "at": None,
+            "benefit": None,
+            "month": "2021-11",
+            "hours": rng.choice([900, -5, 745]),
+            "kind": "ordinary",
+        }
     if kind == "date_out_of_range":
         return {"at": rng.choice(["1999-12-31", "2021-02-30", "2100-01-01"])}
     if kind == "enrolled_after_freeze":
@@ -1268,10 +1502,14 @@ def _merge(total: DemoSummary, part: DemoSummary) -> None:
             mine[key] = mine.get(key, 0) + value
 
 
-def _run_chunks(seed: int, scale: float, tmp: str, workers: int | None, progress: bool) -> tuple[DemoSummary, list[str], list[int]]:
+def _run_chunks(
+    seed: int, scale: float, tmp: str, workers: int | None, progress: bool
+) -> tuple[DemoSummary, list[str], list[int]]:
     n = len(build_world(seed, scale).citizen_municipality)
-    chunks = [(seed, scale, a, min(a + CHUNK_CITIZENS, n), os.path.join(tmp, f"c{j:05d}"))
-              for j, a in enumerate(range(0, n, CHUNK_CITIZENS))]
+    chunks = [
+        (seed, scale, a, min(a + CHUNK_CITIZENS, n), os.path.join(tmp, f"c{j:05d}"))
+        for j, a in enumerate(range(0, n, CHUNK_CITIZENS))
+    ]
     for chunk in chunks:
         os.mkdir(chunk[-1])
     if workers is None:
@@ -1279,6 +1517,7 @@ def _run_chunks(seed: int, scale: float, tmp: str, workers: int | None, progress
     bar = None
     if progress:
         from tqdm import tqdm
+
         bar = tqdm(total=n, desc="citizens", unit="cit", file=sys.stderr)
     total, buckets = DemoSummary(), set()
     if workers <= 1:
@@ -1286,6 +1525,7 @@ def _run_chunks(seed: int, scale: float, tmp: str, workers: int | None, progress
     else:
         import concurrent.futures
         import multiprocessing
+
         pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         results = pool.map(_write_chunk, *zip(*chunks))
     for part, used in results:
@@ -1300,8 +1540,14 @@ def _run_chunks(seed: int, scale: float, tmp: str, workers: int | None, progress
     return total, [c[-1] for c in chunks], sorted(buckets)
 
 
-def generate(out: TextIO | BinaryIO | str | os.PathLike, *, seed: int = 1, scale: float = 1.0,
-             workers: int | None = None, progress: bool = False) -> DemoSummary:
+def generate(
+    out: TextIO | BinaryIO | str | os.PathLike,
+    *,
+    seed: int = 1,
+    scale: float = 1.0,
+    workers: int | None = None,
+    progress: bool = False,
+) -> DemoSummary:
     """Write the demo event log (JSON Lines) to a text stream, binary stream or path.
 
     A path ending in ``.gz`` is gzip-compressed (with a fixed header, so the bytes
@@ -1374,37 +1620,57 @@ def aggregate(rows: list[list[int]]) -> dict:
         categories[name] = total[i]
         groups[GROUP_OF[name]] += total[i]
     share = positive / measured if measured else None
-    return {"enrolled": enrolled, "exempt": exempt, "measured": measured, "positive": positive,
-            "share": share, "groups": groups, "categories": categories,
-            "requirement_met": (5 * positive >= 4 * measured) if measured else None}
+    return {
+        "enrolled": enrolled,
+        "exempt": exempt,
+        "measured": measured,
+        "positive": positive,
+        "share": share,
+        "groups": groups,
+        "categories": categories,
+        "requirement_met": (5 * positive >= 4 * measured) if measured else None,
+    }
 
 
-def latent_figures(seed: int = 1, scale: float = 1.0,
-                   months: tuple[str, ...] = ("2020-08", "2021-08", "2021-09", "2023-03", "2024-03")) -> dict:
+def latent_figures(
+    seed: int = 1, scale: float = 1.0, months: tuple[str, ...] = ("2020-08", "2021-08", "2021-09", "2023-03", "2024-03")
+) -> dict:
     """The calibration targets of spec section 8, from the latent truth.
 
     Keys: ``project`` and ``national`` (variant -> month -> aggregate), ``achieved``
     and ``best_share`` (variant -> count / participant -> best window share);
     variant 0 is the default rules, 1 counts social-frikort hours.
     """
-    pool = config.pool(POOL)
+    pool = pools.pool(POOL)
     world, counts = latent_counts(seed, scale)
     participants = load_participants()
     project = [c for codes in participants.values() for c in codes]
     window = range(MONTH_TEXT.index(pool.window_first), MONTH_TEXT.index(pool.window_last) + 1)
-    result: dict = {"citizens": len(world.citizen_municipality), "project": {}, "national": {},
-                    "achieved": {}, "best_share": {}}
+    result: dict = {
+        "citizens": len(world.citizen_municipality),
+        "project": {},
+        "national": {},
+        "achieved": {},
+        "best_share": {},
+    }
     for variant in (0, 1):
-        def agg(codes, month_index):
+
+        def agg(codes, month_index, variant=variant):
             return aggregate([counts[c][variant][month_index] for c in codes])
+
         result["project"][variant] = {m: agg(project, MONTH_TEXT.index(m)) for m in months}
         result["national"][variant] = {m: agg(world.all_codes, MONTH_TEXT.index(m)) for m in months}
         best = {}
         for name, codes in participants.items():
             met = [agg(codes, k) for k in window]
             best[name] = max((a["share"] for a in met if a["share"] is not None), default=None)
-            best[name] = (best[name], any(a["positive"] * pool.threshold_denominator
-                                          >= pool.threshold_numerator * a["measured"] > 0 for a in met))
+            best[name] = (
+                best[name],
+                any(
+                    a["positive"] * pool.threshold_denominator >= pool.threshold_numerator * a["measured"] > 0
+                    for a in met
+                ),
+            )
         result["achieved"][variant] = sum(1 for _, achieved in best.values() if achieved)
         result["best_share"][variant] = {name: share for name, (share, _) in best.items()}
     return result
@@ -1418,10 +1684,12 @@ def _print_latent(seed: int, scale: float) -> None:
         print(f"-- count_social_frikort={bool(variant)}: achieved {fig['achieved'][variant]} of 57")
         for m, a in fig["project"][variant].items():
             e, meas, g = max(a["enrolled"], 1), max(a["measured"], 1), a["groups"]
-            print(f"{m} enrolled {a['enrolled']:6} exempt {a['exempt'] / e:5.1%} share {a['share'] or 0:5.1%}"
-                  f" | of measured: emp {g['employment'] / meas:5.1%} oth {g['other_benefit'] / meas:5.1%}"
-                  f" com {g['company'] / meas:5.1%} | of enrolled: emp {g['employment'] / e:5.1%}"
-                  f" oth {g['other_benefit'] / e:5.1%} com {g['company'] / e:5.1%}")
+            print(
+                f"{m} enrolled {a['enrolled']:6} exempt {a['exempt'] / e:5.1%} share {a['share'] or 0:5.1%}"
+                f" | of measured: emp {g['employment'] / meas:5.1%} oth {g['other_benefit'] / meas:5.1%}"
+                f" com {g['company'] / meas:5.1%} | of enrolled: emp {g['employment'] / e:5.1%}"
+                f" oth {g['other_benefit'] / e:5.1%} com {g['company'] / e:5.1%}"
+            )
         national = fig["national"][variant]["2021-09"]
         print(f"national 2021-09 share {national['share']:5.1%}")
     ranked = sorted(fig["best_share"][1].items(), key=lambda kv: kv[1] or 0)

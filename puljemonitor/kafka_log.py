@@ -27,46 +27,11 @@ import msgspec
 
 from projections.aggregates import aggregate
 from projections.reports import build_report
-from puljemonitor.config import Pool, Rules
 from schemas.calendar import format_month
-from schemas.events import looks_like_cpr, redact_cpr
+from schemas.cpr import looks_like_cpr, redact_cpr
+from schemas.pools import Pool, Rules
+from streams.admin import ensure_topic  # noqa: F401  (the CLI and tests create topics through here)
 from streams.live import months_of, output_key
-
-# ---------------------------------------------------------------- configuration (env + CLI)
-
-DEFAULTS = {
-    "broker": "localhost:9092",
-    "app_id": "puljemonitor",
-    "events_topic": "events",
-    "statuses_topic": "statuses",
-    "counts_topic": "municipality-counts",
-    "aggregates_topic": "aggregates",
-    "rejected_topic": "rejected",
-    "stats_topic": "worker-stats",
-    "partitions": "8",
-    "state_dir": "state",
-    "pool": "afklaringspuljen",
-}
-
-
-def setting(name: str) -> str:
-    """``PULJEMONITOR_<NAME>`` from the environment, else the default."""
-    return os.environ.get(f"PULJEMONITOR_{name.upper()}", DEFAULTS[name])
-
-
-@dataclass(frozen=True)
-class Topics:
-    events: str
-    statuses: str
-    counts: str
-    aggregates: str
-    rejected: str
-    stats: str
-
-    @classmethod
-    def from_env(cls, **overrides: str | None) -> Topics:
-        names = {f: overrides.get(f) or setting(f"{f}_topic") for f in cls.__dataclass_fields__}
-        return cls(**names)
 
 
 def parse_url(url: str) -> tuple[str, str]:
@@ -78,27 +43,6 @@ def parse_url(url: str) -> tuple[str, str]:
     if not broker or not topic:
         raise ValueError(f"{url!r} is not kafka://HOST:PORT/TOPIC")
     return broker, topic
-
-
-def ensure_topic(broker: str, topic: str, partitions: int, compacted: bool = False) -> int:
-    """Create ``topic`` unless it exists (a broker's auto-creation would give it 1 partition);
-    its partition count."""
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    admin = KafkaAdminClient(bootstrap_servers=broker, client_id="puljemonitor-admin")
-    try:
-        if topic not in admin.list_topics():
-            configs = {"cleanup.policy": "compact"} if compacted else {}
-            try:
-                admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=configs)], validate_only=False)
-            except TopicAlreadyExistsError:
-                pass
-        [described] = admin.describe_topics([topic])
-        return len(described["partitions"]) or partitions
-    finally:
-        admin.close()
 
 
 # ---------------------------------------------------------------- reading
@@ -230,7 +174,9 @@ def prepare(line: bytes, hmac_key: bytes | None) -> Prepared:
         return Prepared(None, raw)
     if looks_like_cpr(citizen):
         if hmac_key is None:
-            raise Refused("citizen looks like a CPR number; pass --key-file to pseudonymize, CPR numbers are never sent")
+            raise Refused(
+                "citizen looks like a CPR number; pass --key-file to pseudonymize, CPR numbers are never sent"
+            )
         obj["citizen"] = citizen = pseudonym(hmac_key, citizen)
         return Prepared(citizen.encode(), json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), True)
     return Prepared(citizen.encode(), raw)
@@ -306,7 +252,9 @@ def expected_outputs(replay, pool: Pool, rules: Rules, months: Iterable[int] | N
     return expected
 
 
-def differences(expected: dict[str, object], actual: dict[str, object], pool: Pool, months: Iterable[int] | None = None) -> list[str]:
+def differences(
+    expected: dict[str, object], actual: dict[str, object], pool: Pool, months: Iterable[int] | None = None
+) -> list[str]:
     """Every key whose live value differs from the replay's, restricted to ``months``.
 
     A municipality the replay does not list (none of its citizens enrolled under the cut-off,
@@ -322,5 +270,7 @@ def differences(expected: dict[str, object], actual: dict[str, object], pool: Po
         if want is None and key.split("/")[1] == "municipality" and got == zero:
             continue
         if want != got:
-            diffs.append(f"{key}: live {json.dumps(got, ensure_ascii=False)} != replay {json.dumps(want, ensure_ascii=False)}")
+            diffs.append(
+                f"{key}: live {json.dumps(got, ensure_ascii=False)} != replay {json.dumps(want, ensure_ascii=False)}"
+            )
     return diffs

@@ -5,11 +5,10 @@ from __future__ import annotations
 import tabulate as _tabulate
 from tabulate import tabulate
 
-from puljemonitor.config import municipalities
 from projections.audit import Audit
+from schemas.reference import municipalities
 from schemas.reports import Aggregate, Report
 from schemas.statuses import CATEGORIES, GROUPS
-
 
 _tabulate.PRESERVE_WHITESPACE = True  # keep the indentation that shows groups and categories
 
@@ -30,8 +29,13 @@ def overview(title: str, agg: Aggregate) -> str:
         ["Målt (uden fritagelse)", agg.measured, ""],
         ["Resultatkrav opfyldt af", agg.positive, _pct(agg.share)],
     ]
-    rows += [[f"  {label}", getattr(agg.groups, key), _of(getattr(agg.groups, key), agg)] for key, label in GROUPS.items()]
-    rows += [[f"    {c.label}", getattr(agg.categories, c.name), _of(getattr(agg.categories, c.name), agg)] for c in CATEGORIES]
+    rows += [
+        [f"  {label}", getattr(agg.groups, key), _of(getattr(agg.groups, key), agg)] for key, label in GROUPS.items()
+    ]
+    rows += [
+        [f"    {c.label}", getattr(agg.categories, c.name), _of(getattr(agg.categories, c.name), agg)]
+        for c in CATEGORIES
+    ]
     return f"{title}\n" + tabulate(rows, headers=["", "Antal", "Andel"], colalign=("left", "right", "right"))
 
 
@@ -50,7 +54,18 @@ def report_table(report: Report) -> str:
         ])  # fmt: skip
     participants = tabulate(
         rows,
-        headers=["Deltager", "I alt", "Fritaget", "Målt", "Positive", "Andel", "Krav", "Bedste md.", "Bedste", "Opnået"],
+        headers=[
+            "Deltager",
+            "I alt",
+            "Fritaget",
+            "Målt",
+            "Positive",
+            "Andel",
+            "Krav",
+            "Bedste md.",
+            "Bedste",
+            "Opnået",
+        ],
     )
     i = report.input
     return "\n\n".join([
@@ -74,9 +89,28 @@ def audit_table(result: Audit) -> str:
     for code, m in result.municipalities.items():
         rows.append([code, municipality_name(code), m.published.positive, m.published.measured, _pct(m.published.share),
                      m.now.positive, m.now.measured, _pct(m.now.share), len(m.changes)])  # fmt: skip
-    parts.append(tabulate(rows, headers=["Kode", "Kommune", "Pos. (off.)", "Målt (off.)", "Andel (off.)", "Pos. (nu)", "Målt (nu)", "Andel (nu)", "Ændrede borgere"], disable_numparse=True))
+    parts.append(
+        tabulate(
+            rows,
+            headers=[
+                "Kode",
+                "Kommune",
+                "Pos. (off.)",
+                "Målt (off.)",
+                "Andel (off.)",
+                "Pos. (nu)",
+                "Målt (nu)",
+                "Andel (nu)",
+                "Ændrede borgere",
+            ],
+            disable_numparse=True,
+        )
+    )
     for code, m in result.municipalities.items():
         for change in m.changes:
-            why = "; ".join(f"{e['type']} {e.get('at') or e.get('month') or e.get('event')} (registreret {e['recorded']})" for e in change.events)
+            why = "; ".join(
+                f"{e['type']} {e.get('at') or e.get('month') or e.get('event')} (registreret {e['recorded']})"
+                for e in change.events
+            )
             parts.append(f"{code} {change.citizen}: {change.published} → {change.now}: {why or 'ingen sene hændelser'}")
     return "\n\n".join(parts[:2]) + ("\n\n" + "\n".join(parts[2:]) if parts[2:] else "")

@@ -20,9 +20,9 @@ from tqdm import tqdm
 
 from projections.aggregates import Tallies, count_statuses
 from projections.reports import build_report, report_months
-from puljemonitor.config import Pool, Rules
 from puljemonitor.stores import MemoryStore, RocksStore
 from schemas.calendar import Month
+from schemas.pools import Pool, Rules
 from schemas.reports import InputCounts, RejectedLine, Report
 from streams.intake import Intake
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from rocksdict import BlockBasedOptions, Options, Rdict, WriteBatch
 
 from schemas.events import AnyEvent, from_bytes, to_bytes
-from streams.citizen import Admission, admit
+from streams.admission import Admission, admit
 
 
 class MemoryStore:

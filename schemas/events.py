@@ -10,22 +10,20 @@ per field would cost as much as the whole decode. Every failure surfaces as a
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal, Union
 
 import msgspec
 
-from puljemonitor.config import municipalities, pools
 from schemas.calendar import Day, bounds, parse_month
+from schemas.cpr import CPR_PATTERN, looks_like_cpr
+from schemas.pools import configuration, pools
+from schemas.reference import municipalities
 
 CITIZEN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-CPR_PATTERN = r"^\d{6}-?\d{4}$"
 _CITIZEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-_CPR_ANYWHERE = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
-CPR_REDACTED = "[CPR redacted]"
 
-FIRST_DATE = dt.date(2000, 1, 1)
-LAST_DATE = dt.date(2099, 12, 31)
+FIRST_DATE = configuration().contract.first_date
+LAST_DATE = configuration().contract.last_date
 _FIRST_MONTH = FIRST_DATE.year * 12
 _LAST_MONTH = LAST_DATE.year * 12 + 11
 
@@ -79,19 +77,6 @@ class Rejection(ValueError):
     """An input that is never applied, with a reason a person can act on."""
 
 
-def looks_like_cpr(text: str) -> bool:
-    """True for ``DDMMYY-SSSS`` or ``DDMMYYSSSS`` (the shape, not a checksum: err on the safe side)."""
-    n = len(text)
-    if n == 10:
-        return text.isdigit()
-    return n == 11 and text[6] == "-" and text[:6].isdigit() and text[7:].isdigit()
-
-
-def redact_cpr(text: str) -> str:
-    """Replace every CPR-like run of digits in raw text, so a rejected line can be kept and logged."""
-    return _CPR_ANYWHERE.sub(CPR_REDACTED, text)
-
-
 def _check_date(value: dt.date, field: str) -> None:
     if not FIRST_DATE <= value <= LAST_DATE:
         raise ValueError(f"`{field}` {value} is outside {FIRST_DATE}..{LAST_DATE} - at `$.{field}`")
@@ -109,7 +94,9 @@ class Event(msgspec.Struct, tag_field="type", kw_only=True, gc=False):
         if citizen.strip(_CITIZEN_CHARS):
             raise ValueError(f"`citizen` must match {CITIZEN_PATTERN} - at `$.citizen`")
         if looks_like_cpr(citizen):
-            raise ValueError("`citizen` looks like a CPR number; send the pseudonym, CPR numbers never enter the system - at `$.citizen`")
+            raise ValueError(
+                "`citizen` looks like a CPR number; send the pseudonym, CPR numbers never enter the system - at `$.citizen`"
+            )
 
     def day(self) -> Day:
         """The valid-time day the event is ordered by within its citizen."""

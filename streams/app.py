@@ -37,14 +37,22 @@ from typing import NamedTuple
 import faust
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from puljemonitor import config
-from puljemonitor.kafka_log import Topics, setting
+from schemas import pools
 from schemas.reports import InputCounts
-from streams.live import (
-    Projection, Totals, citizen_step, dead_letter, decode_counts, decode_update, months_of, output_key, view_key,
-)  # fmt: skip
 from streams.intake import Outcome, count
+from streams.live import (
+    Projection,
+    Totals,
+    citizen_step,
+    dead_letter,
+    decode_counts,
+    decode_update,
+    months_of,
+    output_key,
+    view_key,
+)  # fmt: skip
 from streams.positions import POSITION_KEY, Positions, Progress
+from streams.settings import Topics, setting
 from streams.tables import DurableTable
 
 log = logging.getLogger("puljemonitor.worker")
@@ -60,7 +68,9 @@ class Settings:
     partitions: int = field(default_factory=lambda: int(setting("partitions")))
     state_dir: str = field(default_factory=lambda: setting("state_dir"))
     pool: str = field(default_factory=lambda: setting("pool"))
-    count_social_frikort: bool = field(default_factory=lambda: os.environ.get("PULJEMONITOR_COUNT_SOCIAL_FRIKORT", "") in ("1", "true"))
+    count_social_frikort: bool = field(
+        default_factory=lambda: os.environ.get("PULJEMONITOR_COUNT_SOCIAL_FRIKORT", "") in ("1", "true")
+    )
     replication: int = field(default_factory=lambda: int(os.environ.get("PULJEMONITOR_REPLICATION", "1")))
     flush_interval: float = 0.5  # latency budget vs. re-sending every dirty record per flush
     stall_patience: float = field(default_factory=lambda: float(os.environ.get("PULJEMONITOR_STALL_PATIENCE", "45")))
@@ -87,8 +97,8 @@ class _Derived:
 
 
 def create_app(settings: Settings) -> faust.App:
-    pool = config.pool(settings.pool)
-    rules = config.Rules(settings.count_social_frikort)
+    pool = pools.pool(settings.pool)
+    rules = pools.Rules(settings.count_social_frikort)
     months = months_of(pool)
     topics = settings.topics
     n = settings.partitions
@@ -149,7 +159,11 @@ def create_app(settings: Settings) -> faust.App:
     totals = Totals(pool, months)
     positions = {name: Positions() for name in ("citizens", "views", "counts")}
     progress = Progress(settings.stall_patience)
-    sources = {topics.events: positions["citizens"], topics.statuses: positions["views"], topics.counts: positions["counts"]}
+    sources = {
+        topics.events: positions["citizens"],
+        topics.statuses: positions["views"],
+        topics.counts: positions["counts"],
+    }
 
     async def in_order(stream, table: DurableTable):
         """The stream's events, each source partition checked for offsets that were not
@@ -205,7 +219,9 @@ def create_app(settings: Settings) -> faust.App:
         projection = Projection(pool)
         projection_state.dirty = projection.rebuild(stored_values(views))
         projection_state.ready, projection_state.pending_rebuild = True, False
-        log.info("rebuilt municipality tallies from the views table: re-emitting %d aggregates", len(projection_state.dirty))
+        log.info(
+            "rebuilt municipality tallies from the views table: re-emitting %d aggregates", len(projection_state.dirty)
+        )
 
     async def flush_projection() -> None:
         began = time.monotonic()
@@ -358,7 +374,12 @@ async def read_range(broker: str, tp, offsets: range, timeout: float = 60.0) -> 
 
 
 def _counts_dict(counts: InputCounts) -> dict:
-    return {"lines": counts.lines, "applied": counts.applied, "duplicates": counts.duplicates, "rejected": counts.rejected}
+    return {
+        "lines": counts.lines,
+        "applied": counts.applied,
+        "duplicates": counts.duplicates,
+        "rejected": counts.rejected,
+    }
 
 
 def _encode(record) -> bytes:
@@ -369,14 +390,16 @@ def _encode(record) -> bytes:
 
 def ensure_topics(settings: Settings) -> None:
     """Create the topics this worker sends to (a broker's auto-creation gives 1 partition, no compaction)."""
-    from puljemonitor.kafka_log import ensure_topic
+    from streams.admin import ensure_topic
 
     t, n = settings.topics, settings.partitions
     actual = ensure_topic(settings.broker, t.events, n)
     if actual != n:
         # Tables are partitioned like their source topic; Faust would crash-loop on the mismatch.
-        raise SystemExit(f"topic {t.events} has {actual} partitions but the worker is configured for {n} "
-                         "(--partitions / PULJEMONITOR_PARTITIONS); they must agree")
+        raise SystemExit(
+            f"topic {t.events} has {actual} partitions but the worker is configured for {n} "
+            "(--partitions / PULJEMONITOR_PARTITIONS); they must agree"
+        )
     ensure_topic(settings.broker, t.statuses, n)
     ensure_topic(settings.broker, t.counts, 1)
     ensure_topic(settings.broker, t.aggregates, n, compacted=True)

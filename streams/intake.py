@@ -10,9 +10,10 @@ import enum
 from collections.abc import Callable
 from typing import Protocol
 
-from schemas.events import AnyEvent, Rejection, decode, redact_cpr
+from schemas.cpr import redact_cpr
+from schemas.events import AnyEvent, Rejection, decode
 from schemas.reports import InputCounts, RejectedLine
-from streams.citizen import Admission
+from streams.admission import Admission
 
 
 class Store(Protocol):

@@ -3,7 +3,7 @@
 Three stages (see ``docs/live-design.md`` for why this is crash- and duplicate-safe):
 
 1. :func:`citizen_step` (events topic, keyed by citizen): decode and admit one raw message
-   into the citizen's set of applied events (the same :func:`streams.citizen.admit` the
+   into the citizen's set of applied events (the same :func:`streams.admission.admit` the
    offline replay uses), then derive the citizen's absolute status vector over the pool's
    months and address it to the enrolling municipality, with ``version`` = number of
    applied events (monotone, because the set only grows). State and vector are written
@@ -30,11 +30,13 @@ import msgspec
 from projections.aggregates import Tallies, aggregate
 from projections.months import statuses
 from projections.reports import participant_results
-from puljemonitor.config import Pool, Rules
+from projections.timeline import build_timeline
 from schemas.calendar import Month, format_month, month_range, parse_month
-from schemas.events import AnyEvent, redact_cpr
+from schemas.cpr import redact_cpr
+from schemas.events import AnyEvent
+from schemas.pools import Pool, Rules
 from schemas.statuses import STATUSES
-from streams.citizen import Admission, admit, build_timeline
+from streams.admission import Admission, admit
 from streams.intake import Outcome, accept
 
 _STATUS_INDEX = {name: i for i, name in enumerate(STATUSES)}
@@ -128,7 +130,9 @@ def _text(raw: bytes | None) -> str:
     return redact_cpr((raw or b"").decode("utf-8", errors="replace").rstrip("\r\n"))
 
 
-def dead_letter(result: CitizenResult, raw: bytes | None, key: bytes | None, topic: str, partition: int, offset: int) -> bytes:
+def dead_letter(
+    result: CitizenResult, raw: bytes | None, key: bytes | None, topic: str, partition: int, offset: int
+) -> bytes:
     """The dead-letter record of a rejected message (CPR-like numbers redacted everywhere)."""
     return _json.encode(
         DeadLetter(
@@ -196,9 +200,7 @@ def citizen_step(
     new_state = encode(CitizenState(events=list(events.values()), homes=homes))
     version = len(events)
     first = months.start
-    updates = [
-        StatusUpdate(citizen, code, version, first, vector if code == home else None) for code in homes
-    ]
+    updates = [StatusUpdate(citizen, code, version, first, vector if code == home else None) for code in homes]
     return CitizenResult(outcome=outcome, citizen=citizen, state=new_state, updates=updates)
 
 

@@ -88,4 +88,6 @@ class Progress:
 
     def stalled(self, behind: dict[Hashable, bool], now: float) -> list[Hashable]:
         """The partitions that are behind and have not advanced for ``patience`` seconds."""
-        return [tp for tp, lagging in behind.items() if lagging and now - self._last.get(tp, self._since) >= self.patience]
+        return [
+            tp for tp, lagging in behind.items() if lagging and now - self._last.get(tp, self._since) >= self.patience
+        ]

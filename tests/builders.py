@@ -8,14 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from puljemonitor import config
-from puljemonitor.config import Rules
-from puljemonitor.replay import Replay
 from projections.months import status
+from projections.timeline import Timeline, build_timeline
+from puljemonitor.replay import Replay
+from schemas import pools
 from schemas.calendar import parse_month
 from schemas.events import decode
+from schemas.pools import Rules
 from schemas.reports import Report
-from streams.citizen import Timeline, build_timeline
 
 POOL = "afklaringspuljen"
 _ids = itertools.count()
@@ -53,7 +53,7 @@ def report(lines: list[bytes], month: str, *, rules: Rules = Rules(), as_of=None
     """The spec §6 report of an in-memory log, through the same replay the CLI uses."""
     replay = Replay()
     replay.ingest_lines(lines)
-    return replay.report(config.pool(POOL), parse_month(month), rules, as_of)
+    return replay.report(pools.pool(POOL), parse_month(month), rules, as_of)
 
 
 def demo_log(directory: Path) -> list[bytes]:

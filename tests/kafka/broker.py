@@ -80,11 +80,7 @@ def resolve_jars(version: str = KAFKA_VERSION) -> Path:
     stamp = f"{version} {hashlib.sha256(POM.read_bytes()).hexdigest()}\n"
 
     def done() -> bool:
-        return (
-            marker.is_file()
-            and marker.read_text() == stamp
-            and (libs / f"kafka_2.13-{version}.jar").is_file()
-        )
+        return marker.is_file() and marker.read_text() == stamp and (libs / f"kafka_2.13-{version}.jar").is_file()
 
     if done():
         return libs
@@ -106,9 +102,7 @@ def resolve_jars(version: str = KAFKA_VERSION) -> Path:
             f"{DEPENDENCY_PLUGIN}:copy-dependencies",
         ]  # fmt: skip
         try:
-            out = subprocess.run(
-                cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900
-            )
+            out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
         except subprocess.TimeoutExpired as exc:
             raise KafkaBrokerError(f"Maven did not finish in {exc.timeout:.0f}s") from exc
         if out.returncode != 0 or not any(libs.glob("kafka_2.13-*.jar")):
@@ -226,13 +220,9 @@ class LocalKafka:
             "-t", cluster_id, "-c", str(props), "--ignore-formatted",
             heap="256m",
         )  # fmt: skip
-        out = subprocess.run(
-            cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
-        )
+        out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
-            raise KafkaBrokerError(
-                f"formatting Kafka storage failed:\n{_tail(out.stdout + out.stderr)}"
-            )
+            raise KafkaBrokerError(f"formatting Kafka storage failed:\n{_tail(out.stdout + out.stderr)}")
 
     def start(self) -> None:
         """Start the broker and block until it answers a metadata request."""
@@ -309,8 +299,7 @@ class LocalKafka:
 
     def _fail(self, what: str) -> NoReturn:
         raise KafkaBrokerError(
-            f"Kafka {self.version} broker on {self.bootstrap} {what}; "
-            f"from {self.log_path}:\n{self.log_tail()}"
+            f"Kafka {self.version} broker on {self.bootstrap} {what}; from {self.log_path}:\n{self.log_tail()}"
         )
 
     def log_tail(self, lines: int = 40) -> str:

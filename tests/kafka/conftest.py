@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-
 from broker import KafkaBrokerError, LocalKafka
 
 HERE = Path(__file__).parent
@@ -33,9 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # kafka-python 3.0 loads its protocol schemas with importlib.resources'
     # legacy API: ~200 identical DeprecationWarnings that bury real ones.
     for legacy in ("read_text", "open_text"):
-        config.addinivalue_line(
-            "filterwarnings", f"ignore:{legacy} is deprecated:DeprecationWarning"
-        )
+        config.addinivalue_line("filterwarnings", f"ignore:{legacy} is deprecated:DeprecationWarning")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

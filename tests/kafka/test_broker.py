@@ -13,11 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
+from broker import LocalKafka
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
-
-from broker import LocalKafka
 
 PARTITIONS = 4
 

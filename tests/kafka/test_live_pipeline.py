@@ -21,20 +21,20 @@ import uuid
 from pathlib import Path
 
 import pytest
+from broker import LocalKafka
 from kafka import KafkaProducer
 
-from broker import LocalKafka
-from puljemonitor import config
 from puljemonitor.kafka_log import differences, expected_outputs, read_latest, read_records
 from puljemonitor.replay import Replay
+from schemas import pools
 from streams.app import STALLED_EXIT
 from tests import builders
 from tests.builders import citizen_key
 
 pytestmark = pytest.mark.kafka
 
-POOL = config.pool("afklaringspuljen")
-RULES = config.Rules()
+POOL = pools.pool("afklaringspuljen")
+RULES = pools.Rules()
 PARTITIONS = 4
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,10 @@ class Live:
             "PULJEMONITOR_BROKER": bootstrap,
             "PULJEMONITOR_APP_ID": f"pm-{tag}",
             "PULJEMONITOR_PARTITIONS": str(PARTITIONS),
-            **{f"PULJEMONITOR_{t.upper()}_TOPIC": f"{t}-{tag}" for t in ("events", "statuses", "counts", "aggregates", "rejected", "stats")},
+            **{
+                f"PULJEMONITOR_{t.upper()}_TOPIC": f"{t}-{tag}"
+                for t in ("events", "statuses", "counts", "aggregates", "rejected", "stats")
+            },
         }
         self.events = self.env["PULJEMONITOR_EVENTS_TOPIC"]
         self.aggregates = self.env["PULJEMONITOR_AGGREGATES_TOPIC"]
@@ -99,7 +102,11 @@ class Live:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert proc.poll() is None, self.log_tail(name)
-            mine = [ln for ln in path.read_text(errors="replace").splitlines() if f"] [{proc.pid}] " in ln and "] input {" in ln]
+            mine = [
+                ln
+                for ln in path.read_text(errors="replace").splitlines()
+                if f"] [{proc.pid}] " in ln and "] input {" in ln
+            ]
             consumed = int(mine[-1].split("'lines': ")[1].split(",")[0]) if mine else 0
             if consumed:  # the first report can be all zeros
                 return consumed
@@ -180,10 +187,14 @@ class Live:
         try:
             deadline = time.monotonic() + timeout
             while True:  # a killed member stays in the group until its session times out
-                committed = {tp: meta.offset for tp, meta in admin.list_group_offsets(group)[group].items() if tp.topic == topic}
+                committed = {
+                    tp: meta.offset for tp, meta in admin.list_group_offsets(group)[group].items() if tp.topic == topic
+                }
                 ends = _end_offsets(self.bootstrap, list(committed))
                 target = {tp: min(offset + messages, ends[tp]) for tp, offset in committed.items()}
-                errors = admin.alter_group_offsets(group, {tp: OffsetAndMetadata(o, "", -1) for tp, o in target.items()})
+                errors = admin.alter_group_offsets(
+                    group, {tp: OffsetAndMetadata(o, "", -1) for tp, o in target.items()}
+                )
                 if all(e is NoError for e in errors.values()):
                     return sum(target[tp] - committed[tp] for tp in committed)
                 assert time.monotonic() < deadline, f"could not move offsets of {group}: {errors}"
@@ -252,7 +263,11 @@ def test_end_to_end_equals_replay_and_accounts_for_every_message(live: Live, dem
         time.sleep(1)
     last = stats[-1]
     assert last["lines"] == len(demo_log) == counts.lines
-    assert (last["applied"], last["duplicates"], last["rejected"]) == (counts.applied, counts.duplicates, counts.rejected)
+    assert (last["applied"], last["duplicates"], last["rejected"]) == (
+        counts.applied,
+        counts.duplicates,
+        counts.rejected,
+    )
 
 
 def test_sigkilled_worker_restarts_to_the_same_numbers(live: Live, demo_log: list[bytes]) -> None:
@@ -375,7 +390,7 @@ def test_bad_input_of_each_kind_is_dead_lettered_with_its_reason(live: Live, dem
     # rejected on both sides, and every message is counted alike.
     assert len(letters) == replay.counts.rejected
     text = json.dumps(letters)
-    assert "010190" not in text and "1234\"" not in text
+    assert "010190" not in text and '1234"' not in text
     reasons = [letter["reason"] for letter in letters]
     for needle in ("not valid JSON", "empty", "keyed by their citizen", "CPR", "`$.at`"):
         assert any(needle in r for r in reasons), (needle, reasons)

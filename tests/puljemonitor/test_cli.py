@@ -126,7 +126,9 @@ def test_demo_generates_replays_and_writes_both_views(tmp_path):
     """The README's first command: log generated once, table printed, JSON and dead letters written."""
     result = run("demo", "--out", tmp_path, "--month", "2021-09")
     assert result.exit_code == 0, result.output
-    assert "Projektkommuner i alt" in result.stdout and "Som offentliggjort (2021-12-01T00:00:00+01:00)" in result.stdout
+    assert (
+        "Projektkommuner i alt" in result.stdout and "Som offentliggjort (2021-12-01T00:00:00+01:00)" in result.stdout
+    )
     now = json.loads((tmp_path / "report-2021-09.json").read_text())
     published = json.loads((tmp_path / "report-2021-09-as-published.json").read_text())
     assert (now["as_of"], published["as_of"]) == (None, "2021-12-01T00:00:00+01:00")
@@ -149,7 +151,18 @@ def _stderr_of_report(log, *, terminal: bool) -> str:
     import sys
     import termios
 
-    command = [sys.executable, "-m", "puljemonitor", "report", "--log", str(log), "--month", "2021-09", "--format", "json"]
+    command = [
+        sys.executable,
+        "-m",
+        "puljemonitor",
+        "report",
+        "--log",
+        str(log),
+        "--month",
+        "2021-09",
+        "--format",
+        "json",
+    ]
     if not terminal:
         return subprocess.run(command, capture_output=True, text=True, check=True).stderr
     leader, follower = pty.openpty()

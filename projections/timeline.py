@@ -1,28 +1,37 @@
-"""The per-citizen state machine (spec §2–§3), as pure functions over a citizen's events.
+"""A citizen's timeline (spec §2–§3): the facts their applied events say, in valid time.
 
-A citizen's state is the set of their applied events, keyed by id. That set is the whole
-truth: :func:`admit` adds to it idempotently (a duplicate changes nothing, a conflicting
-id is refused), and :func:`build_timeline` derives everything else from it after sorting
-by (valid day, recorded, id). Because nothing depends on arrival order, duplicates,
-redelivery and reordering cannot change a result: the offline replay and a live consumer
-that feed the same events reach the same state.
+A citizen's state is the set of their applied events (``streams.admission`` keeps it);
+:func:`build_timeline` derives everything from that set after sorting by (valid day,
+recorded, id). Because nothing depends on arrival order, duplicates, redelivery and
+reordering cannot change a result: the offline replay and a live consumer that feed the
+same events reach the same state.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import math
 import operator
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import NamedTuple, TypeAlias
 
 import msgspec
 
 from schemas.calendar import FOREVER, Day, Month, parse_month
 from schemas.events import (
-    AnyEvent, BenefitChanged, Died, EducationEnded, EducationStarted, Enrolled, ExemptionEnded,
-    ExemptionStarted, IncomeReported, Moved, OfferEnded, OfferStarted, Retracted,
+    AnyEvent,
+    BenefitChanged,
+    Died,
+    EducationEnded,
+    EducationStarted,
+    Enrolled,
+    ExemptionEnded,
+    ExemptionStarted,
+    IncomeReported,
+    Moved,
+    OfferEnded,
+    OfferStarted,
+    Retracted,
 )  # fmt: skip
 
 Spell: TypeAlias = tuple[Day, Day]
@@ -30,25 +39,6 @@ Spell: TypeAlias = tuple[Day, Day]
 
 EXIT_BENEFITS = frozenset({"seniorpension", "folkepension"})
 COUNTED_INCOME = frozenset({"ordinary", "apprentice"})
-
-
-class Admission(enum.Enum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    CONFLICT = "conflict"
-
-
-def admit(events: MutableMapping[str, AnyEvent], event: AnyEvent) -> Admission:
-    """Add ``event`` to a citizen's applied events unless its id is already there.
-
-    The same id with equal content is a duplicate (ignored); with other content a conflict:
-    the first arrival wins, since a correction must be a retraction plus a new id.
-    """
-    earlier = events.get(event.id)
-    if earlier is None:
-        events[event.id] = event
-        return Admission.APPLIED
-    return Admission.DUPLICATE if earlier == event else Admission.CONFLICT
 
 
 class Timeline(msgspec.Struct, kw_only=True, gc=False):
@@ -150,15 +140,10 @@ def benefit_spells(changes: list[tuple[Day, str]]) -> list[tuple[Day, Day, str]]
     for day, benefit in changes:
         last_of_day[day] = benefit
     days = list(last_of_day)
-    return [
-        (day, days[i + 1] if i + 1 < len(days) else FOREVER, last_of_day[day])
-        for i, day in enumerate(days)
-    ]
+    return [(day, days[i + 1] if i + 1 < len(days) else FOREVER, last_of_day[day]) for i, day in enumerate(days)]
 
 
-def build_timeline(
-    events: Iterable[AnyEvent], pool: str, as_of: dt.datetime | None = None
-) -> Timeline:
+def build_timeline(events: Iterable[AnyEvent], pool: str, as_of: dt.datetime | None = None) -> Timeline:
     """A citizen's applied events → their timeline in ``pool``, as known before ``as_of``."""
     warnings: list[str] = []
     facts = effective_events(events, as_of, warnings)

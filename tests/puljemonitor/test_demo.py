@@ -25,14 +25,36 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 BENEFITS = {
-    "kontanthjaelp", "uddannelseshjaelp", "integrationsydelse", "overgangsydelse", "selvforsoergelsesydelse",
-    "sygedagpenge", "forrevalidering", "revalidering", "ressourceforloeb", "ledighedsydelse", "fleksjob",
-    "foertidspension", "seniorpension", "folkepension", "none",
+    "kontanthjaelp",
+    "uddannelseshjaelp",
+    "integrationsydelse",
+    "overgangsydelse",
+    "selvforsoergelsesydelse",
+    "sygedagpenge",
+    "forrevalidering",
+    "revalidering",
+    "ressourceforloeb",
+    "ledighedsydelse",
+    "fleksjob",
+    "foertidspension",
+    "seniorpension",
+    "folkepension",
+    "none",
 }
 REASONS = {
-    "arbejdsfordeling_under_6_uger", "arbejdsfordeling_over_6_uger", "barsel", "barsel_inden_6_uger",
-    "dom_anbringelse", "kan_ikke_faa_pension", "standby", "paa_vej_i_job", "paa_vej_efterloen",
-    "paa_vej_folkepension", "sygdom", "saerlig_oevrige", "vejrlig",
+    "arbejdsfordeling_under_6_uger",
+    "arbejdsfordeling_over_6_uger",
+    "barsel",
+    "barsel_inden_6_uger",
+    "dom_anbringelse",
+    "kan_ikke_faa_pension",
+    "standby",
+    "paa_vej_i_job",
+    "paa_vej_efterloen",
+    "paa_vej_folkepension",
+    "sygdom",
+    "saerlig_oevrige",
+    "vejrlig",
 }
 FIELDS = {
     "enrolled": {"at", "pool", "municipality"},

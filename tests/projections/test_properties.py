@@ -8,14 +8,22 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from puljemonitor.config import Rules
 from puljemonitor.replay import Replay
+from schemas.pools import Rules
 from tests.builders import report
 
 CITIZENS = ["a", "b", "c", "d"]
 MUNICIPALITIES = ["101", "185", "155", "253"]
 DAYS = st.dates(min_value=__import__("datetime").date(2020, 6, 1), max_value=__import__("datetime").date(2022, 6, 30))
-RECORDED = st.sampled_from(["2020-08-01T09:00:00+02:00", "2021-05-01T09:00:00+02:00", "2021-11-30T23:59:59+01:00", "2022-02-01T00:00:00Z", "2022-09-01T09:00:00+02:00"])
+RECORDED = st.sampled_from(
+    [
+        "2020-08-01T09:00:00+02:00",
+        "2021-05-01T09:00:00+02:00",
+        "2021-11-30T23:59:59+01:00",
+        "2022-02-01T00:00:00Z",
+        "2022-09-01T09:00:00+02:00",
+    ]
+)
 
 
 @st.composite
@@ -34,7 +42,11 @@ def event_fields(draw) -> dict:
     if kind == "enrolled":
         fields |= {"pool": "afklaringspuljen", "municipality": draw(st.sampled_from(MUNICIPALITIES))}
     elif kind == "benefit_changed":
-        fields["benefit"] = draw(st.sampled_from(["kontanthjaelp", "none", "fleksjob", "foertidspension", "ressourceforloeb", "folkepension"]))
+        fields["benefit"] = draw(
+            st.sampled_from(
+                ["kontanthjaelp", "none", "fleksjob", "foertidspension", "ressourceforloeb", "folkepension"]
+            )
+        )
     elif kind.startswith("offer"):
         fields["offer"] = draw(st.sampled_from(["virksomhedspraktik", "loentilskud"]))
     elif kind == "exemption_started":
@@ -49,7 +61,14 @@ def logs(draw) -> list[dict]:
     """Several citizens, each enrolled, with random facts; ids unique per citizen (no conflicts)."""
     events = []
     for citizen in draw(st.lists(st.sampled_from(CITIZENS), min_size=1, max_size=4, unique=True)):
-        mine = [{"type": "enrolled", "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": draw(st.sampled_from(MUNICIPALITIES))}]
+        mine = [
+            {
+                "type": "enrolled",
+                "at": "2020-07-30",
+                "pool": "afklaringspuljen",
+                "municipality": draw(st.sampled_from(MUNICIPALITIES)),
+            }
+        ]
         mine += draw(st.lists(event_fields(), max_size=12))
         for n, fields in enumerate(mine):
             events.append({"id": f"{citizen}{n}", "citizen": citizen, "recorded": draw(RECORDED), **fields})
@@ -101,7 +120,14 @@ def test_retracting_an_event_equals_never_having_sent_it(events, data):
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.one_of(st.binary(max_size=40), st.sampled_from([b"", b"  ", b"{}", b"[]"]), logs().map(lambda e: encode(e)[0])), max_size=30))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=40), st.sampled_from([b"", b"  ", b"{}", b"[]"]), logs().map(lambda e: encode(e)[0])
+        ),
+        max_size=30,
+    )
+)
 def test_input_counts_always_add_up(lines):
     replay = Replay()
     rejected = []

@@ -7,15 +7,17 @@ import msgspec
 import pytest
 
 from projections.reports import published_cutoff
-from puljemonitor import config
-from puljemonitor.config import Rules
+from schemas import pools
 from schemas.calendar import parse_month
+from schemas.pools import Rules
 from tests.builders import History, report
 
-POOL = config.pool("afklaringspuljen")
+POOL = pools.pool("afklaringspuljen")
 
 
-def citizens(municipality: str, positive: int, negative: int, *, at: str = "2022-01-10", prefix: str = "") -> list[bytes]:
+def citizens(
+    municipality: str, positive: int, negative: int, *, at: str = "2022-01-10", prefix: str = ""
+) -> list[bytes]:
     """``positive`` citizens on foertidspension from ``at`` and ``negative`` on kontanthjaelp."""
     lines = []
     for i in range(positive + negative):
@@ -31,13 +33,24 @@ def test_report_has_exactly_the_keys_of_the_contract():
     r = json.loads(msgspec.json.encode(report(citizens("101", 1, 1), "2022-03")))
     assert list(r) == ["pool", "month", "as_of", "rules", "input", "project", "national", "municipalities",
                        "participants", "achieved_count", "participant_count"]  # fmt: skip
-    assert list(r["project"]) == ["enrolled", "exempt", "measured", "positive", "share", "groups", "categories", "requirement_met"]
+    assert list(r["project"]) == [
+        "enrolled",
+        "exempt",
+        "measured",
+        "positive",
+        "share",
+        "groups",
+        "categories",
+        "requirement_met",
+    ]
     assert list(r["project"]["groups"]) == ["employment", "other_benefit", "company"]
     assert len(r["project"]["categories"]) == 10
     assert list(r["participants"]["København"]) == ["codes", "aggregate", "achieved", "best_month", "best_share"]
 
 
-@pytest.mark.parametrize("positive, negative, met", [(4, 1, True), (3, 1, False), (8, 2, True), (79, 21, False), (0, 0, None)])
+@pytest.mark.parametrize(
+    "positive, negative, met", [(4, 1, True), (3, 1, False), (8, 2, True), (79, 21, False), (0, 0, None)]
+)
 def test_requirement_is_compared_exactly(positive, negative, met):
     r = report(citizens("101", positive, negative), "2022-03")
     assert r.municipalities.get("101", r.project).requirement_met is met
@@ -98,7 +111,12 @@ def test_as_published_cutoff_is_the_first_instant_of_month_plus_three_in_copenha
 
 @pytest.mark.parametrize(
     "recorded, counted",
-    [("2021-11-30T23:59:59+01:00", True), ("2021-12-01T00:00:00+01:00", False), ("2021-11-30T22:59:59Z", True), ("2021-11-30T23:00:00Z", False)],
+    [
+        ("2021-11-30T23:59:59+01:00", True),
+        ("2021-12-01T00:00:00+01:00", False),
+        ("2021-11-30T22:59:59Z", True),
+        ("2021-11-30T23:00:00Z", False),
+    ],
 )
 def test_as_published_boundary(recorded, counted):
     h = History(citizen="late", municipality="101")
@@ -122,7 +140,9 @@ def test_cutoff_selects_among_events_applied_on_the_whole_log():
 
 def test_enrollment_after_the_cutoff_drops_the_municipality():
     h = History(citizen="c", municipality=None)
-    h.add("enrolled", at="2020-07-30", pool="afklaringspuljen", municipality="147", recorded="2022-01-05T00:00:00+01:00")
+    h.add(
+        "enrolled", at="2020-07-30", pool="afklaringspuljen", municipality="147", recorded="2022-01-05T00:00:00+01:00"
+    )
     r = report(citizens("101", 1, 0) + h.lines(), "2021-09", as_of=published_cutoff(POOL, parse_month("2021-09")))
     assert "147" not in r.municipalities
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from puljemonitor.config import Rules
+from schemas.pools import Rules
 from tests.builders import History
 
 FRIKORT = Rules(count_social_frikort=True)
@@ -18,6 +18,7 @@ def on_benefit(benefit: str, at: str = "2021-03-10", **kw) -> History:
 
 
 # --- enrollment -------------------------------------------------------------------------
+
 
 def test_out_before_enrollment_and_in_from_the_enrollment_month():
     h = History(enrolled="2020-07-30")
@@ -46,6 +47,7 @@ def test_enrollment_in_another_pool_does_not_enroll_here():
 
 
 # --- permanent exit --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("route", ["died", "seniorpension", "folkepension", "moved"])
 def test_each_exit_route_is_out_from_the_exit_month_on(route):
@@ -118,11 +120,17 @@ def test_retracting_the_exit_event_brings_the_citizen_back():
 
 # --- exemption -------------------------------------------------------------------------
 
+
 def test_exemption_counts_only_when_it_holds_on_the_last_day_of_the_month():
     h = History()
     h.add("exemption_started", at="2021-03-31", reason="sygdom")  # holds on Mar 31
     h.add("exemption_ended", at="2021-05-10")  # mid-May: no longer on May 31
-    assert h.statuses("2021-02", "2021-03", "2021-04", "2021-05") == ["not_positive", "exempt", "exempt", "not_positive"]
+    assert h.statuses("2021-02", "2021-03", "2021-04", "2021-05") == [
+        "not_positive",
+        "exempt",
+        "exempt",
+        "not_positive",
+    ]
 
 
 def test_an_exemption_ended_on_the_last_day_does_not_hold_that_day():
@@ -139,6 +147,7 @@ def test_exemption_beats_a_positive_category():
 
 
 # --- positive categories and the hierarchy ---------------------------------------------
+
 
 @pytest.mark.parametrize(
     "benefit, expected",
@@ -214,6 +223,7 @@ def test_hierarchy_order_first_match_wins():
 
 # --- income: self-support and paid hours -------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "benefit, hours, expected",
     [
@@ -260,6 +270,7 @@ def test_income_counts_only_in_its_own_month():
 
 # --- re-entry and month edges ---------------------------------------------------------
 
+
 def test_re_entry_after_a_positive_spell():
     h = History()
     h.add("benefit_changed", at="2019-01-01", benefit="kontanthjaelp")
@@ -281,7 +292,12 @@ def test_half_open_intervals_at_month_edges():
     h = History()
     h.add("offer_started", at="2021-03-31", offer="loentilskud")  # holds on its first day
     h.add("offer_ended", at="2021-05-01", offer="loentilskud")  # no longer holds on May 1
-    assert h.statuses("2021-02", "2021-03", "2021-04", "2021-05") == ["not_positive", "loentilskud", "loentilskud", "not_positive"]
+    assert h.statuses("2021-02", "2021-03", "2021-04", "2021-05") == [
+        "not_positive",
+        "loentilskud",
+        "loentilskud",
+        "not_positive",
+    ]
 
 
 def test_a_benefit_ending_on_the_first_of_the_month_does_not_touch_it():
@@ -327,12 +343,18 @@ def test_sequence_anomalies_are_applied_with_warnings_not_rejections():
     h.add("education_ended", at="2021-04-01")
     t = h.timeline()
     assert t.education == [(date(2021, 2, 1).toordinal(), date(2021, 4, 1).toordinal())]
-    assert h.statuses("2021-01", "2021-02", "2021-03", "2021-04") == ["not_positive", "education", "education", "not_positive"]
+    assert h.statuses("2021-01", "2021-02", "2021-03", "2021-04") == [
+        "not_positive",
+        "education",
+        "education",
+        "not_positive",
+    ]
     assert sum("nothing open" in w for w in t.warnings) == 1
     assert sum("already open" in w for w in t.warnings) == 1
 
 
 # --- retraction ------------------------------------------------------------------------
+
 
 def test_retraction_is_as_if_the_event_never_happened():
     h = on_benefit("foertidspension", at="2021-03-10")

@@ -13,18 +13,30 @@ import random
 import msgspec
 import pytest
 
-from puljemonitor import config
 from puljemonitor.kafka_log import Refused, differences, expected_outputs, prepare, pseudonym
 from puljemonitor.replay import Replay
+from schemas import pools
 from schemas.calendar import parse_month
-from tests.builders import citizen_key, demo_log
 from streams.live import (
-    CitizenState, Outcome, Projection, Totals, citizen_step, dead_letter, decode_counts, decode_state, parse_output_key,
-    decode_update, encode, months_of, output_key, view_key,
+    CitizenState,
+    Outcome,
+    Projection,
+    Totals,
+    citizen_step,
+    dead_letter,
+    decode_counts,
+    decode_state,
+    decode_update,
+    encode,
+    months_of,
+    output_key,
+    parse_output_key,
+    view_key,
 )  # fmt: skip
+from tests.builders import citizen_key, demo_log
 
-POOL = config.pool("afklaringspuljen")
-RULES = config.Rules()
+POOL = pools.pool("afklaringspuljen")
+RULES = pools.Rules()
 MONTHS = months_of(POOL)
 CHECK = [parse_month(m) for m in ("2020-08", "2021-09", "2022-06", "2023-03", "2024-03")]
 
@@ -194,8 +206,22 @@ def test_stale_version_is_ignored_and_equal_is_idempotent():
 
 def test_changed_enrollment_withdraws_citizen_from_old_municipality():
     base = {"citizen": "c1", "recorded": "2020-08-03T10:00:00+02:00"}
-    late = {"type": "enrolled", "id": "e2", "at": "2020-07-28", "pool": "afklaringspuljen", "municipality": "147", **base}
-    first = {"type": "enrolled", "id": "e1", "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": "101", **base}
+    late = {
+        "type": "enrolled",
+        "id": "e2",
+        "at": "2020-07-28",
+        "pool": "afklaringspuljen",
+        "municipality": "147",
+        **base,
+    }
+    first = {
+        "type": "enrolled",
+        "id": "e1",
+        "at": "2020-07-30",
+        "pool": "afklaringspuljen",
+        "municipality": "101",
+        **base,
+    }
     pipe = Pipeline()
     for event in (first, late):  # the earlier enrollment arrives second and wins
         pipe.feed(b"c1", json.dumps(event).encode())
@@ -216,9 +242,21 @@ def test_changed_enrollment_withdraws_citizen_from_old_municipality():
         (b"c1", b"", "empty"),
         (None, b"", "empty"),
         (b"c1", b'{"type":"nope","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z"}', "nope"),
-        (b"0101901234", b'{"type":"died","id":"1","citizen":"0101901234","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}', "CPR"),
-        (b"c2", b'{"type":"died","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}', "keyed by their citizen"),
-        (None, b'{"type":"died","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}', "no key"),
+        (
+            b"0101901234",
+            b'{"type":"died","id":"1","citizen":"0101901234","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}',
+            "CPR",
+        ),
+        (
+            b"c2",
+            b'{"type":"died","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}',
+            "keyed by their citizen",
+        ),
+        (
+            None,
+            b'{"type":"died","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}',
+            "no key",
+        ),
     ],
 )
 def test_bad_messages_are_dead_lettered_with_reason_and_no_cpr(key, raw, reason):
@@ -233,7 +271,15 @@ def test_bad_messages_are_dead_lettered_with_reason_and_no_cpr(key, raw, reason)
 
 def test_conflict_is_rejected_and_duplicate_reemits():
     pipe = Pipeline()
-    event = {"type": "enrolled", "id": "e1", "citizen": "c1", "recorded": "2020-08-03T10:00:00+02:00", "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": "101"}
+    event = {
+        "type": "enrolled",
+        "id": "e1",
+        "citizen": "c1",
+        "recorded": "2020-08-03T10:00:00+02:00",
+        "at": "2020-07-30",
+        "pool": "afklaringspuljen",
+        "municipality": "101",
+    }
     assert pipe.feed(b"c1", json.dumps(event).encode()) is Outcome.APPLIED
     assert pipe.feed(b"c1", json.dumps(event).encode()) is Outcome.DUPLICATE
     assert len(pipe.statuses) == 2 and pipe.statuses[0] == pipe.statuses[1]

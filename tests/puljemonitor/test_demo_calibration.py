@@ -15,11 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from projections.months import statuses
-from puljemonitor import config, demo
+from projections.timeline import build_timeline
+from puljemonitor import demo
 from puljemonitor.cli import main
 from puljemonitor.replay import Replay
+from schemas import pools
 from schemas.calendar import parse_month
-from streams.citizen import build_timeline
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +48,10 @@ def test_input_counts_are_what_the_generator_wrote(default_log):
     log, summary = default_log
     r = report(log, "2021-09")
     assert r["input"] == {
-        "lines": summary.lines, "applied": summary.events,
-        "duplicates": summary.duplicates, "rejected": summary.invalid,
+        "lines": summary.lines,
+        "applied": summary.events,
+        "duplicates": summary.duplicates,
+        "rejected": summary.invalid,
     }
 
 
@@ -94,7 +97,8 @@ def test_as_published_differs_visibly_from_now(default_log):
     published = report(log, "2021-09", "--as-published")
     assert published["project"]["positive"] < now["project"]["positive"]
     changed = [
-        code for code, agg in now["municipalities"].items()
+        code
+        for code, agg in now["municipalities"].items()
         if agg["enrolled"] >= 50
         and abs(agg["positive"] - published["municipalities"][code]["positive"]) >= 0.02 * agg["enrolled"]
     ]
@@ -112,7 +116,7 @@ def test_latent_truth_equals_the_replay_citizen_by_citizen(count_social_frikort)
     world = demo.build_world(seed, scale)
     index = {demo.pseudonym(seed, i): i for i in range(len(world.citizen_municipality))}
     months = [parse_month(m) for m in demo.MONTH_TEXT[: demo.N_MONTHS]]
-    rules = config.Rules(count_social_frikort=count_social_frikort)
+    rules = pools.Rules(count_social_frikort=count_social_frikort)
     differences, compared = [], 0
     for events in replay.store.citizens():
         events = list(events)

@@ -66,7 +66,10 @@ def test_cpr_shaped_but_longer_or_shorter_citizens_are_pseudonyms():
 
 
 def test_enrollment_on_the_last_day_of_the_freeze_week_is_accepted():
-    assert decode(line(type="enrolled", at="2020-08-02", pool="afklaringspuljen", municipality="101")).municipality == "101"
+    assert (
+        decode(line(type="enrolled", at="2020-08-02", pool="afklaringspuljen", municipality="101")).municipality
+        == "101"
+    )
 
 
 def test_bir_enrollment_is_open_after_the_freeze():
@@ -92,7 +95,9 @@ def test_duplicates_compare_parsed_values_not_text():
     assert (counts.applied, counts.duplicates, counts.rejected) == (1, 2, 0)
 
 
-@pytest.mark.parametrize("change", [{"at": "2021-01-02"}, {"recorded": "2021-01-01T11:00:00+01:00"}, {"type": "education_started"}])
+@pytest.mark.parametrize(
+    "change", [{"at": "2021-01-02"}, {"recorded": "2021-01-01T11:00:00+01:00"}, {"type": "education_started"}]
+)
 def test_same_id_with_different_content_is_a_conflict_and_the_first_wins(change):
     first = line(type="died", at="2021-01-01")
     counts, rejected = ingest(first, line(**{"type": "died", "at": "2021-01-01", **change}))
@@ -116,7 +121,13 @@ def test_rejected_lines_keep_number_raw_text_with_cpr_redacted_and_reason():
 
 
 def test_every_line_is_accounted_for():
-    lines = [line(type="died", at="2021-01-01"), line(type="died", at="2021-01-01"), b"{}", line(type="died", at="x"), line(id="x2", type="died", at="2021-01-01")]
+    lines = [
+        line(type="died", at="2021-01-01"),
+        line(type="died", at="2021-01-01"),
+        b"{}",
+        line(type="died", at="x"),
+        line(id="x2", type="died", at="2021-01-01"),
+    ]
     counts, rejected = ingest(*lines)
     assert counts.lines == 5 == counts.applied + counts.duplicates + counts.rejected
     assert (counts.applied, counts.duplicates, counts.rejected, len(rejected)) == (2, 1, 2, 2)
@@ -135,11 +146,11 @@ def test_kafka_messages_are_checked_like_the_live_worker_checks_them():
 
 
 def test_a_whitespace_message_is_empty_on_both_sides():
+    from schemas import pools
     from streams.live import citizen_step
-    from puljemonitor import config
 
-    pool = config.pool("afklaringspuljen")
+    pool = pools.pool("afklaringspuljen")
     rejected = []
     Replay().ingest_messages([(b"c1", b"  \n")], rejected.append)
-    live = citizen_step(None, b"c1", b"  \n", pool=pool, months=range(0), rules=config.Rules())
+    live = citizen_step(None, b"c1", b"  \n", pool=pool, months=range(0), rules=pools.Rules())
     assert rejected[0].reason == live.reason == "empty message value"
