@@ -90,11 +90,22 @@ def benefit_on(timeline: Timeline, day: Day) -> str | None:
 
 
 def statuses(timeline: Timeline, months: Iterable[Month], rules: Rules = Rules()) -> dict[Month, str]:
-    """The citizen's status in each of ``months``: ``out``, ``exempt``, a category or ``not_positive``."""
+    """The citizen's status in each of ``months``: ``out``, ``exempt``, a category or ``not_positive``.
+
+    No fact changes after ``timeline.last_day``, so every month after that day's month has
+    the status of the first of them (``settled``): it is classified once and copied.
+    """
     months = list(months)
     if timeline.enrolled_on is None or not months:
         return dict.fromkeys(months, OUT)
-    lo, hi = min(months), max(months)
+    settled = _month_of(timeline.last_day) + 1
+    by_month = _classify(timeline, sorted({min(m, settled) for m in months}), rules)
+    return {m: by_month[min(m, settled)] for m in months}
+
+
+def _classify(timeline: Timeline, months: list[Month], rules: Rules) -> dict[Month, str]:
+    """:func:`statuses` of an enrolled citizen, month by month (``months`` sorted)."""
+    lo, hi = months[0], months[-1]
     first_in = _month_of(timeline.enrolled_on)
     out_from = _month_of(timeline.exit_on) if timeline.exit_on != FOREVER else hi + 1
     exempt = {m for spell in timeline.exemption for m in _held_at_month_end(spell, lo, hi)}

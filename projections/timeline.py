@@ -17,7 +17,7 @@ from typing import NamedTuple, TypeAlias
 
 import msgspec
 
-from schemas.calendar import FOREVER, Day, Month, parse_month
+from schemas.calendar import FOREVER, Day, Month, bounds, parse_month
 from schemas.events import (
     AnyEvent,
     BenefitChanged,
@@ -53,6 +53,8 @@ class Timeline(msgspec.Struct, kw_only=True, gc=False):
     offers: dict[str, list[Spell]] = {}
     counted_hours: dict[Month, float] = {}
     frikort_hours: dict[Month, float] = {}
+    last_day: Day = 0
+    """The last day any fact changes: from the month after it on, every month is alike."""
     warnings: list[str] = []
 
 
@@ -143,63 +145,114 @@ def benefit_spells(changes: list[tuple[Day, str]]) -> list[tuple[Day, Day, str]]
     return [(day, days[i + 1] if i + 1 < len(days) else FOREVER, last_of_day[day]) for i, day in enumerate(days)]
 
 
-def build_timeline(events: Iterable[AnyEvent], pool: str, as_of: dt.datetime | None = None) -> Timeline:
-    """A citizen's applied events → their timeline in ``pool``, as known before ``as_of``."""
-    warnings: list[str] = []
-    facts = effective_events(events, as_of, warnings)
-    hours: dict[Month, list[float]] = {}
-    frikort: dict[Month, list[float]] = {}
-    for event in facts.income:
-        target = hours if event.kind in COUNTED_INCOME else frikort
-        target.setdefault(parse_month(event.month), []).append(event.hours)
+class Collected(msgspec.Struct, kw_only=True, gc=False):
+    """A citizen's facts for one pool, collected event by event in event order, before they
+    are assembled into a :class:`Timeline`. Kept by :mod:`projections.fold` so that an event
+    arriving last can be added without collecting the others again."""
+
+    pool: str
     enrollment: Enrolled | None = None
     exits: list[Day] = []
     moves: list[tuple[Day, str]] = []
     benefits: list[tuple[Day, str]] = []
     on_off: dict[str, list[tuple[Day, bool, str]]] = {}
-    for event in facts.dated:
-        kind = type(event)
-        day = event.at.toordinal()
-        if kind is BenefitChanged:
-            benefits.append((day, event.benefit))
-            if event.benefit in EXIT_BENEFITS:
-                exits.append(day)
-        elif kind is ExemptionStarted or kind is ExemptionEnded:
-            on_off.setdefault("exemption", []).append((day, kind is ExemptionStarted, event.id))
-        elif kind is OfferStarted or kind is OfferEnded:
-            on_off.setdefault(event.offer, []).append((day, kind is OfferStarted, event.id))
-        elif kind is Enrolled:
-            if event.pool != pool:
-                continue
-            if enrollment is None:
-                enrollment = event
-            else:
-                warnings.append(f"{event.id}: second enrollment in {pool}: the earliest ({enrollment.id}) counts")
-        elif kind is Moved:
-            moves.append((day, event.municipality))
-        elif kind is Died:
-            exits.append(day)
-        elif kind is EducationStarted or kind is EducationEnded:
-            on_off.setdefault("education", []).append((day, kind is EducationStarted, event.id))
+    hours: dict[Month, list[float]] = {}
+    frikort: dict[Month, list[float]] = {}
+    warnings: list[str] = []
+
+
+def collect(facts: Collected, event: AnyEvent) -> None:
+    """Add one effective event; dated events must come in event order (income in any)."""
+    kind = type(event)
+    if kind is IncomeReported:
+        target = facts.hours if event.kind in COUNTED_INCOME else facts.frikort
+        target.setdefault(parse_month(event.month), []).append(event.hours)
+        return
+    day = event.at.toordinal()
+    if kind is BenefitChanged:
+        facts.benefits.append((day, event.benefit))
+        if event.benefit in EXIT_BENEFITS:
+            facts.exits.append(day)
+    elif kind is ExemptionStarted or kind is ExemptionEnded:
+        facts.on_off.setdefault("exemption", []).append((day, kind is ExemptionStarted, event.id))
+    elif kind is OfferStarted or kind is OfferEnded:
+        facts.on_off.setdefault(event.offer, []).append((day, kind is OfferStarted, event.id))
+    elif kind is Enrolled:
+        if event.pool != facts.pool:
+            return
+        if facts.enrollment is None:
+            facts.enrollment = event
+        else:
+            facts.warnings.append(
+                f"{event.id}: second enrollment in {facts.pool}: the earliest ({facts.enrollment.id}) counts"
+            )
+    elif kind is Moved:
+        facts.moves.append((day, event.municipality))
+    elif kind is Died:
+        facts.exits.append(day)
+    elif kind is EducationStarted or kind is EducationEnded:
+        facts.on_off.setdefault("education", []).append((day, kind is EducationStarted, event.id))
+
+
+def assemble(facts: Collected, late: Iterable[AnyEvent] = ()) -> Timeline:
+    """Collected facts → the timeline; ``late`` are the effective events, for the warnings
+    about events after the exit."""
+    warnings = list(facts.warnings)
+    enrollment = facts.enrollment
     if enrollment is None:
         return Timeline(warnings=warnings)
     enrolled_on = enrollment.day()
     home = enrollment.municipality
-    exits.extend(day for day, where in moves if where != home and day >= enrolled_on)
+    exits = facts.exits + [day for day, where in facts.moves if where != home and day >= enrolled_on]
     exit_on = min(exits, default=FOREVER)
     if exit_on != FOREVER:
-        late = [e for e in (*facts.dated, *facts.income) if e.day() > exit_on]
-        warnings.extend(f"{e.id}: {type(e).__struct_config__.tag} after the exit: no effect" for e in late)
-    held = {fact: spells(changes, fact, warnings) for fact, changes in on_off.items()}
+        warnings.extend(
+            f"{e.id}: {type(e).__struct_config__.tag} after the exit: no effect" for e in late if e.day() > exit_on
+        )
+    held = {fact: spells(changes, fact, warnings) for fact, changes in facts.on_off.items()}
     return Timeline(
+        last_day=last_fact_day(facts),
         enrolled_on=enrolled_on,
         municipality=home,
         exit_on=exit_on,
-        benefits=benefit_spells(benefits),
+        benefits=benefit_spells(facts.benefits),
         education=held.pop("education", []),
         exemption=held.pop("exemption", []),
         offers=held,
-        counted_hours={m: math.fsum(h) for m, h in hours.items()},
-        frikort_hours={m: math.fsum(h) for m, h in frikort.items()},
+        counted_hours={m: math.fsum(h) for m, h in facts.hours.items()},
+        frikort_hours={m: math.fsum(h) for m, h in facts.frikort.items()},
         warnings=warnings,
     )
+
+
+def last_fact_day(facts: Collected) -> Day:
+    """The latest day on which a collected fact starts, ends or changes (income: its month's
+    first day). Nothing changes after it, which :func:`projections.months.statuses` uses to
+    compute one month for all the months after it."""
+    days = [day for changes in facts.on_off.values() for day, _, _ in changes]
+    days += [day for day, _ in facts.benefits]
+    days += [day for day, _ in facts.moves]
+    days += facts.exits
+    months = [*facts.hours, *facts.frikort]
+    if months:
+        days.append(bounds(max(months))[0])
+    if facts.enrollment is not None:
+        days.append(facts.enrollment.day())
+    return max(days, default=0)
+
+
+def collect_all(events: Iterable[AnyEvent], pool: str, as_of: dt.datetime | None = None) -> tuple[Collected, _Facts]:
+    """A citizen's applied events → their collected facts in ``pool``, as known before ``as_of``."""
+    facts = Collected(pool=pool)
+    effective = effective_events(events, as_of, facts.warnings)
+    for event in effective.income:
+        collect(facts, event)
+    for event in effective.dated:
+        collect(facts, event)
+    return facts, effective
+
+
+def build_timeline(events: Iterable[AnyEvent], pool: str, as_of: dt.datetime | None = None) -> Timeline:
+    """A citizen's applied events → their timeline in ``pool``, as known before ``as_of``."""
+    facts, effective = collect_all(events, pool, as_of)
+    return assemble(facts, (*effective.dated, *effective.income))

@@ -23,14 +23,14 @@ and topics/tables.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
+from typing import NamedTuple
 
 import msgspec
 
 from projections.aggregates import Tallies, aggregate
-from projections.months import statuses
+from projections.fold import CitizenFold
 from projections.reports import participant_results
-from projections.timeline import build_timeline
 from schemas.calendar import Month, format_month, month_range, parse_month
 from schemas.cpr import redact_cpr
 from schemas.events import AnyEvent
@@ -153,11 +153,54 @@ def months_of(pool: Pool) -> range:
 
 def status_vector(events: Iterable[AnyEvent], pool: Pool, months: range, rules: Rules) -> tuple[str | None, bytes]:
     """(enrolling municipality or None, one status byte per month) — the core's rules, unchanged."""
-    timeline = build_timeline(events, pool.name)
-    if timeline.municipality is None:
-        return None, b""
-    by_month = statuses(timeline, months, rules)
-    return timeline.municipality, bytes(_STATUS_INDEX[by_month[m]] for m in months)
+    fold = CitizenFold(pool.name, months, rules, events)
+    return fold.home, bytes(fold.vector) if fold.home is not None else b""
+
+
+class FoldResult(NamedTuple):
+    outcome: Outcome
+    updates: list[StatusUpdate]  # empty when the citizen's statuses did not change
+    reason: str | None
+
+
+def fold_step(
+    folds: MutableMapping[str, CitizenFold],
+    key: bytes | None,
+    raw: bytes | None,
+    *,
+    pool: Pool,
+    months: range,
+    rules: Rules,
+) -> FoldResult:
+    """One message → outcome and the status updates to send, only when something changed.
+
+    The incremental counterpart of :func:`citizen_step`: ``folds`` keeps each citizen's
+    :class:`projections.fold.CitizenFold` (applied events, timeline, vector), so an event
+    costs what it can change, not a full derivation. A citizen whose enrolling
+    municipality changed (a retracted or corrected enrollment) is withdrawn from the old one.
+    """
+    found: list[CitizenFold] = []
+
+    def admit_into_fold(event: AnyEvent) -> Admission:
+        fold = folds.get(event.citizen)
+        if fold is None:
+            fold = folds[event.citizen] = CitizenFold(pool.name, months, rules)
+        found.append(fold)
+        return admit(fold.events, event)
+
+    outcome, event, reason = accept(raw, key, admit_into_fold)
+    if outcome is not Outcome.APPLIED:
+        return FoldResult(outcome, [], reason)
+    fold = found[0]
+    home_before, before = fold.home, bytes(fold.vector)
+    fold.add(event)
+    home, version = fold.home, len(fold.events)
+    updates = []
+    if home_before is not None and home_before != home:
+        updates.append(StatusUpdate(event.citizen, home_before, version, months.start, None))
+    if home is not None and (home != home_before or fold.vector != before):
+        updates.append(StatusUpdate(event.citizen, home, version, months.start, bytes(fold.vector)))
+    return FoldResult(outcome, updates, None)
 
 
 def citizen_step(

@@ -1,0 +1,183 @@
+"""A citizen's status vector kept up to date event by event: the live path's per-event step.
+
+Deriving a citizen's timeline and every month's status again for each event costs ~40 µs;
+the live worker does it for every event. :class:`CitizenFold` keeps the collected facts,
+the timeline and the status vector, and when a new event lands *after everything else in
+event order* (the usual case: facts arrive roughly in the order they happen) it updates
+only what that event can change:
+
+* an income report changes only the month it reports on;
+* a dated on/off or benefit event at day ``d`` that sorts after every other event changes
+  no month before ``d``'s month, and after that month nothing changes any more, so the
+  months from there on all share one status: two months are computed, the rest copied.
+
+Everything else (a retraction, an event that sorts before others, an enrollment, a move, a
+death, an exit benefit) falls back to the full derivation (:func:`build_timeline` +
+:func:`statuses`). Both routes give the same vector; a hypothesis property in
+``tests/projections/test_fold.py`` compares them after every event of random histories.
+Warnings (for the audit) are the full derivation's business and are not kept here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from projections.months import statuses
+from projections.timeline import (
+    COUNTED_INCOME,
+    EXIT_BENEFITS,
+    Collected,
+    Timeline,
+    assemble,
+    benefit_spells,
+    collect,
+    collect_all,
+    spells,
+)
+from schemas.calendar import Day, month_of_day, parse_month
+from schemas.events import (
+    AnyEvent,
+    BenefitChanged,
+    EducationEnded,
+    EducationStarted,
+    ExemptionEnded,
+    ExemptionStarted,
+    IncomeReported,
+    OfferEnded,
+    OfferStarted,
+    Retracted,
+)
+from schemas.pools import Rules
+from schemas.statuses import OUT, STATUSES
+
+STATUS_INDEX = {name: i for i, name in enumerate(STATUSES)}
+_OUT = STATUS_INDEX[OUT]
+_ON_OFF = {
+    EducationStarted: "education",
+    EducationEnded: "education",
+    ExemptionStarted: "exemption",
+    ExemptionEnded: "exemption",
+}
+_OFFERS = (OfferStarted, OfferEnded)
+
+
+class CitizenFold:
+    """One citizen's applied events (by id), timeline and status vector in one pool.
+
+    ``vector`` has one byte per month of ``months``: an index into
+    :data:`schemas.statuses.STATUSES`. ``home`` is the enrolling municipality, or None.
+    Call :meth:`add` with each newly applied event (admission, i.e. the duplicate and
+    conflict check, happens before: ``streams.admission.admit(fold.events, event)``).
+    """
+
+    __slots__ = ("pool", "months", "rules", "events", "vector", "_facts", "_timeline", "_last", "_last_day", "_full")
+
+    def __init__(self, pool: str, months: range, rules: Rules, events: Iterable[AnyEvent] = ()) -> None:
+        self.pool = pool
+        self.months = months
+        self.rules = rules
+        self.events: dict[str, AnyEvent] = {e.id: e for e in events}
+        self.vector = bytearray([_OUT]) * len(months)
+        self.derive()
+
+    @property
+    def home(self) -> str | None:
+        return self._timeline.municipality
+
+    def derive(self) -> None:
+        """The full derivation from the set of events (the reference)."""
+        events = self.events.values()
+        self._full = any(type(e) is Retracted for e in events)
+        facts, effective = collect_all(events, self.pool)
+        self._facts = facts
+        self._timeline = timeline = assemble(facts)
+        self._last = effective.dated[-1] if effective.dated else None
+        days = [e.day() for e in effective.income]
+        if self._last is not None:
+            days.append(self._last.day())
+        self._last_day: Day = max(days, default=0)
+        if timeline.municipality is None:
+            self.vector[:] = bytes([_OUT]) * len(self.months)
+        else:
+            self._recompute(self.months.start)
+
+    def add(self, event: AnyEvent) -> None:
+        """Account for one newly applied event (already in :attr:`events`)."""
+        kind = type(event)
+        if self._full:
+            self.derive()
+        elif kind is IncomeReported:
+            self._add_income(event)
+        elif (
+            (kind in _ON_OFF or kind in _OFFERS or (kind is BenefitChanged and event.benefit not in EXIT_BENEFITS))
+            and (self._last is None or _after(event, self._last))
+            and event.day() >= self._last_day
+        ):
+            self._add_last(event)
+        else:
+            self.derive()
+
+    def _add_income(self, event: IncomeReported) -> None:
+        facts, timeline = self._facts, self._timeline
+        collect(facts, event)
+        month = parse_month(event.month)
+        counted = event.kind in COUNTED_INCOME
+        source = facts.hours if counted else facts.frikort
+        (timeline.counted_hours if counted else timeline.frikort_hours)[month] = math.fsum(source[month])
+        self._last_day = max(self._last_day, event.day())
+        timeline.last_day = max(timeline.last_day, event.day())
+        if timeline.municipality is not None and month in self.months:
+            self._recompute(month, month)
+
+    def _add_last(self, event: AnyEvent) -> None:
+        facts, timeline = self._facts, self._timeline
+        collect(facts, event)
+        self._last = event
+        day = event.day()
+        self._last_day = timeline.last_day = day
+        kind = type(event)
+        if kind is BenefitChanged:
+            timeline.benefits = benefit_spells(facts.benefits)
+        else:
+            fact = event.offer if kind in _OFFERS else _ON_OFF[kind]
+            held = spells(facts.on_off[fact], fact, [])
+            if fact == "education":
+                timeline.education = held
+            elif fact == "exemption":
+                timeline.exemption = held
+            else:
+                timeline.offers[fact] = held
+        if timeline.municipality is None:
+            return
+        self._recompute(max(month_of_day(day), self.months.start))
+
+    def _recompute(self, first: int, last: int | None = None) -> None:
+        """Statuses of months ``first`` .. ``last`` (default: every later month) into the vector.
+
+        Months after the timeline's last fact all share one status: classified once, copied.
+        """
+        months, vector = self.months, self.vector
+        stop = months.stop if last is None else last + 1
+        if first >= stop:
+            return
+        settled = max(first, month_of_day(self._timeline.last_day) + 1)
+        end = min(stop, settled + 1)
+        by_month = statuses(self._timeline, range(first, end), self.rules)
+        for month, status in by_month.items():
+            vector[month - months.start] = STATUS_INDEX[status]
+        if end < stop:
+            vector[end - months.start : stop - months.start] = bytes([vector[end - 1 - months.start]]) * (stop - end)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self._timeline
+
+    @property
+    def collected(self) -> Collected:
+        return self._facts
+
+
+def _after(event: AnyEvent, last: AnyEvent) -> bool:
+    """``event`` sorts after ``last`` in event order (valid day, recorded, id)."""
+    return (event.at, event.recorded, event.id) > (last.at, last.recorded, last.id)
