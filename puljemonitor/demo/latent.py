@@ -9,45 +9,17 @@ the figures.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from puljemonitor.demo.dates import MONTH_FIRST, MONTH_LAST, MONTH_TEXT, N_MONTHS, POOL
 from puljemonitor.demo.life import Life, simulate_citizen
 from puljemonitor.demo.world import World, build_world, load_participants
 from schemas import pools
+from schemas.statuses import CATEGORIES, EXEMPT, GROUP_OF, GROUPS, NOT_POSITIVE, OUT, STATUSES
 
-STATUSES = (
-    "out",
-    "exempt",
-    "not_positive",
-    "self_supporting",
-    "education",
-    "flexjob",
-    "paid_hours",
-    "foertidspension",
-    "ressourceforloeb",
-    "ledighedsydelse",
-    "revalidering",
-    "loentilskud",
-    "virksomhedspraktik",
-)
-GROUP_OF = {
-    "self_supporting": "employment",
-    "education": "employment",
-    "flexjob": "employment",
-    "paid_hours": "employment",
-    "foertidspension": "other_benefit",
-    "ressourceforloeb": "other_benefit",
-    "ledighedsydelse": "other_benefit",
-    "revalidering": "other_benefit",
-    "loentilskud": "company",
-    "virksomhedspraktik": "company",
-}
-_BENEFIT_CATEGORY = (
-    ("fleksjob", 5),
-    ("foertidspension", 7),
-    ("ressourceforloeb", 8),
-    ("ledighedsydelse", 9),
-    ("revalidering", 10),
-)
+# Status names, their order (the hierarchy) and groups are the spec's, from schemas.statuses;
+# a latent status is an index into STATUSES.
+INDEX = {name: i for i, name in enumerate(STATUSES)}
 
 
 def _benefits_touching(benefits: list[tuple[int, str]], first: int, last: int) -> tuple[set[str], str | None]:
@@ -69,32 +41,52 @@ def _holds_on(spells: list[list], day: int) -> bool:
     return any(s <= day and (e is None or e > day) for s, e in spells)
 
 
+class _Month:
+    """The facts of one month of one life that the positive categories are decided on."""
+
+    __slots__ = ("spells", "first", "last", "touching", "at_last", "hours")
+
+    def __init__(self, life: Life, first: int, last: int, count_social_frikort: bool, k: int):
+        self.spells, self.first, self.last = life.spells, first, last
+        self.touching, self.at_last = _benefits_touching(life.benefits, first, last)
+        income = life.income.get(k, (0.0, 0.0, 0.0))
+        self.hours = income[0] + income[1] + (income[2] if count_social_frikort else 0.0)
+
+    def spell(self, kind: str) -> bool:
+        return _spell_touches(self.spells[kind], self.first, self.last)
+
+
+# The latent fact behind each positive category: the demo's own model of spec section 3.
+# The order they are tried in is the hierarchy's (CATEGORIES), not this table's.
+_HOLDS: dict[str, Callable[[_Month], bool]] = {
+    "self_supporting": lambda m: m.at_last == "none" and 6 * m.hours > 481,
+    "education": lambda m: m.spell("education"),
+    "flexjob": lambda m: "fleksjob" in m.touching,
+    "paid_hours": lambda m: m.hours > 0,
+    "foertidspension": lambda m: "foertidspension" in m.touching,
+    "ressourceforloeb": lambda m: "ressourceforloeb" in m.touching,
+    "ledighedsydelse": lambda m: "ledighedsydelse" in m.touching,
+    "revalidering": lambda m: "revalidering" in m.touching,
+    "loentilskud": lambda m: m.spell("loentilskud"),
+    "virksomhedspraktik": lambda m: m.spell("virksomhedspraktik"),
+}
+if _HOLDS.keys() != GROUP_OF.keys():
+    raise RuntimeError(f"the demo models categories {sorted(_HOLDS)}, the spec has {sorted(GROUP_OF)}")
+_HIERARCHY = tuple((INDEX[c.name], _HOLDS[c.name]) for c in CATEGORIES)
+
+
 def latent_status(life: Life, k: int, count_social_frikort: bool) -> int:
     """Index into STATUSES of the citizen's status in month k."""
     first, last = MONTH_FIRST[k], MONTH_LAST[k]
     if life.enrolled > last or (life.exit is not None and life.exit <= last):
-        return 0
+        return INDEX[OUT]
     if _holds_on(life.spells["exemption"], last):
-        return 1
-    touching, at_last = _benefits_touching(life.benefits, first, last)
-    income = life.income.get(k, (0.0, 0.0, 0.0))
-    hours = income[0] + income[1] + (income[2] if count_social_frikort else 0.0)
-    if at_last == "none" and 6 * hours > 481:
-        return 3
-    if _spell_touches(life.spells["education"], first, last):
-        return 4
-    if "fleksjob" in touching:
-        return 5
-    if hours > 0:
-        return 6
-    for benefit, status in _BENEFIT_CATEGORY[1:]:
-        if benefit in touching:
+        return INDEX[EXEMPT]
+    month = _Month(life, first, last, count_social_frikort, k)
+    for status, holds in _HIERARCHY:
+        if holds(month):
             return status
-    if _spell_touches(life.spells["loentilskud"], first, last):
-        return 11
-    if _spell_touches(life.spells["virksomhedspraktik"], first, last):
-        return 12
-    return 2
+    return INDEX[NOT_POSITIVE]
 
 
 def latent_counts(seed: int = 1, scale: float = 1.0) -> tuple[World, dict[str, list[list[list[int]]]]]:
@@ -113,15 +105,14 @@ def latent_counts(seed: int = 1, scale: float = 1.0) -> tuple[World, dict[str, l
 def aggregate(rows: list[list[int]]) -> dict:
     """Spec section 4 aggregate from a list of status count vectors."""
     total = [sum(col) for col in zip(*rows)] if rows else [0] * len(STATUSES)
-    enrolled = sum(total[1:])
-    exempt = total[1]
+    enrolled = sum(total) - total[INDEX[OUT]]
+    exempt = total[INDEX[EXEMPT]]
     measured = enrolled - exempt
-    positive = sum(total[3:])
-    groups = {"employment": 0, "other_benefit": 0, "company": 0}
-    categories = {}
-    for i, name in enumerate(STATUSES[3:], start=3):
-        categories[name] = total[i]
-        groups[GROUP_OF[name]] += total[i]
+    categories = {c.name: total[INDEX[c.name]] for c in CATEGORIES}
+    positive = sum(categories.values())
+    groups = dict.fromkeys(GROUPS, 0)
+    for name, count in categories.items():
+        groups[GROUP_OF[name]] += count
     share = positive / measured if measured else None
     return {
         "enrolled": enrolled,
