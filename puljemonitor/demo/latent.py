@@ -20,6 +20,7 @@ from schemas.statuses import CATEGORIES, EXEMPT, GROUP_OF, GROUPS, NOT_POSITIVE,
 # Status names, their order (the hierarchy) and groups are the spec's, from schemas.statuses;
 # a latent status is an index into STATUSES.
 INDEX = {name: i for i, name in enumerate(STATUSES)}
+_SELF_SUPPORT = pools.configuration().self_support
 
 
 def _benefits_touching(benefits: list[tuple[int, str]], first: int, last: int) -> tuple[set[str], str | None]:
@@ -59,7 +60,7 @@ class _Month:
 # The latent fact behind each positive category: the demo's own model of spec section 3.
 # The order they are tried in is the hierarchy's (CATEGORIES), not this table's.
 _HOLDS: dict[str, Callable[[_Month], bool]] = {
-    "self_supporting": lambda m: m.at_last == "none" and 6 * m.hours > 481,
+    "self_supporting": lambda m: m.at_last == "none" and _SELF_SUPPORT.holds(m.hours),
     "education": lambda m: m.spell("education"),
     "flexjob": lambda m: "fleksjob" in m.touching,
     "paid_hours": lambda m: m.hours > 0,
@@ -104,6 +105,7 @@ def latent_counts(seed: int = 1, scale: float = 1.0) -> tuple[World, dict[str, l
 
 def aggregate(rows: list[list[int]]) -> dict:
     """Spec section 4 aggregate from a list of status count vectors."""
+    pool = pools.pool(POOL)
     total = [sum(col) for col in zip(*rows)] if rows else [0] * len(STATUSES)
     enrolled = sum(total) - total[INDEX[OUT]]
     exempt = total[INDEX[EXEMPT]]
@@ -122,7 +124,9 @@ def aggregate(rows: list[list[int]]) -> dict:
         "share": share,
         "groups": groups,
         "categories": categories,
-        "requirement_met": (5 * positive >= 4 * measured) if measured else None,
+        "requirement_met": (
+            positive * pool.threshold_denominator >= pool.threshold_numerator * measured if measured else None
+        ),
     }
 
 
@@ -142,6 +146,7 @@ def latent_figures(
     window = range(MONTH_TEXT.index(pool.window_first), MONTH_TEXT.index(pool.window_last) + 1)
     result: dict = {
         "citizens": len(world.citizen_municipality),
+        "participants": len(participants),
         "project": {},
         "national": {},
         "achieved": {},
@@ -157,14 +162,8 @@ def latent_figures(
         best = {}
         for name, codes in participants.items():
             met = [agg(codes, k) for k in window]
-            best[name] = max((a["share"] for a in met if a["share"] is not None), default=None)
-            best[name] = (
-                best[name],
-                any(
-                    a["positive"] * pool.threshold_denominator >= pool.threshold_numerator * a["measured"] > 0
-                    for a in met
-                ),
-            )
+            share = max((a["share"] for a in met if a["share"] is not None), default=None)
+            best[name] = (share, any(a["requirement_met"] for a in met))
         result["achieved"][variant] = sum(1 for _, achieved in best.values() if achieved)
         result["best_share"][variant] = {name: share for name, (share, _) in best.items()}
     return result
@@ -175,7 +174,7 @@ def print_latent(seed: int, scale: float) -> None:
     fig = latent_figures(seed, scale)
     print(f"citizens {fig['citizens']}")
     for variant in (0, 1):
-        print(f"-- count_social_frikort={bool(variant)}: achieved {fig['achieved'][variant]} of 57")
+        print(f"-- count_social_frikort={bool(variant)}: achieved {fig['achieved'][variant]} of {fig['participants']}")
         for m, a in fig["project"][variant].items():
             e, meas, g = max(a["enrolled"], 1), max(a["measured"], 1), a["groups"]
             print(
