@@ -13,12 +13,20 @@ import random
 from datetime import date, timedelta
 
 from schemas import pools
+from schemas.calendar import parse_month, start_of_month_in
 
 POOL = "afklaringspuljen"
-FIRST_MONTH = (2020, 7)  # enrollment (ISO week 31) straddles July/August 2020
-LAST_MONTH = (2024, 3)  # one year after the pool ended (seed 002: "one year later")
-ENROLL_LAST = pools.pool(POOL).enrollment_closes  # 2020-08-02, Sunday of ISO week 31: the freeze
+_POOL = pools.pool(POOL)
+ENROLL_LAST = _POOL.enrollment_closes  # 2020-08-02, Sunday of ISO week 31: the freeze
 ENROLL_FIRST = ENROLL_LAST - timedelta(days=6)  # Monday of ISO week 31
+# The log spans the enrollment week (which straddles July/August 2020) up to the pool's
+# last monitored month, one year after the pool ended (seed 002: "one year later").
+FIRST_MONTH = (ENROLL_FIRST.year, ENROLL_FIRST.month)
+_LAST = parse_month(_POOL.last_month)
+LAST_MONTH = (_LAST // 12, _LAST % 12 + 1)
+# Month k is published at the end of month k + lag: lines recorded from the start of
+# month k + PUBLISHED_AFTER on missed its publication (spec section 5).
+PUBLISHED_AFTER = _POOL.publication_lag_months + 1
 
 
 def month_index(year: int, month: int) -> int:
@@ -84,11 +92,11 @@ def _copenhagen_offset_hours(ordinal: int) -> int:
 
 
 def _cutoff_key(k: int) -> int:
-    """Sort key (UTC seconds) of the first instant of month k+3, Copenhagen time:
-    events recorded at or after it missed month k's publication (spec section 5)."""
-    first = MONTH_FIRST[k + 3] if k + 3 < len(MONTH_FIRST) else date(*month_of_index(k + 3), 1).toordinal()
-    # midnight local on the 1st: the offset in force is that of the previous day
-    return first * 86400 - _copenhagen_offset_hours(first - 1) * 3600
+    """Sort key (UTC seconds) of the first instant of month k + PUBLISHED_AFTER in the
+    pool's publication time zone: lines recorded at or after it missed month k's publication."""
+    year, month = month_of_index(k + PUBLISHED_AFTER)
+    start = start_of_month_in(year * 12 + month - 1, _POOL.publication_timezone)
+    return start.toordinal() * 86400 - int(start.utcoffset().total_seconds())
 
 
 def local_stamp(ordinal: int, rng: random.Random) -> tuple[str, int]:

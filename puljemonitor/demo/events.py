@@ -14,16 +14,18 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import timedelta
 
 import msgspec
 
 from puljemonitor.demo.dates import (
     CUTOFF_KEYS,
     END_ORDINAL,
+    ENROLL_LAST,
     MONTH_FIRST,
     MONTH_TEXT,
     POOL,
+    PUBLISHED_AFTER,
     date_text,
     local_stamp,
     month_of_ordinal,
@@ -33,7 +35,7 @@ from puljemonitor.demo.dates import (
 from puljemonitor.demo.life import Life
 from puljemonitor.demo.world import World, pseudonym
 
-ENROLL_RECORDED = (date(2020, 8, 3), date(2020, 8, 7))  # STAR's extraction run
+ENROLL_RECORDED = (ENROLL_LAST + timedelta(days=1), ENROLL_LAST + timedelta(days=5))  # STAR's extraction run
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,8 @@ class Emitter:
         parts = [(hours, day, "")]
         if rng.random() < NOISE.late_income_correction and hours >= 2:
             early = round(hours * rng.uniform(0.2, 0.7) * 2) / 2
-            parts = [(early, day, ""), (hours - early, MONTH_FIRST[k + 3] + rng.randrange(0, 60), "-2")]
+            late = MONTH_FIRST[k + PUBLISHED_AFTER] + rng.randrange(0, 60)  # after month k was published
+            parts = [(early, day, ""), (hours - early, late, "-2")]
         for h, on, suffix in parts:
             stamp = zulu_stamp(on, rng)
             event = {
