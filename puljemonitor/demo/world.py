@@ -10,17 +10,14 @@ enrolling municipalities and their pseudonyms are fixed here as well.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import math
 import random
 from dataclasses import dataclass
-from importlib.resources import files
 from statistics import NormalDist
 
 from puljemonitor.demo.dates import POOL
-from schemas import pools
+from schemas import pools, reference
 
 # Participants' target group at enrollment, at scale 1 (seed 000: 14,660 remain
 # in September 2021; seeds 002/003: about 11,200 at the end).
@@ -215,9 +212,9 @@ class Municipality:
 
 
 def load_municipalities() -> list[Municipality]:
-    """The 98 municipality codes, from the package data (spec section 2)."""
-    text = (files("schemas") / "data" / "municipalities.csv").read_text("utf-8")
-    return [Municipality(r["code"], r["name"], r["region"]) for r in csv.DictReader(io.StringIO(text))]
+    """The 98 municipalities (spec section 2), in the reference data's order."""
+    region = reference.regions()
+    return [Municipality(code, name, region[code]) for code, name in reference.municipalities().items()]
 
 
 def load_participants() -> dict[str, tuple[str, ...]]:
