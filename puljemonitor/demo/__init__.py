@@ -43,9 +43,9 @@ from puljemonitor.demo.command import main
 from puljemonitor.demo.dates import MONTH_TEXT, N_MONTHS, POOL
 from puljemonitor.demo.events import NOISE, DemoSummary
 from puljemonitor.demo.invalid import INVALID_KINDS
-from puljemonitor.demo.latent import STATUSES, aggregate, latent_counts, latent_figures, latent_status
-from puljemonitor.demo.life import Life, simulate_citizen
-from puljemonitor.demo.world import World, build_world, load_municipalities, pseudonym
+from puljemonitor.demo.latent import STATUSES, latent_figures, latent_status
+from puljemonitor.demo.life import simulate_citizen
+from puljemonitor.demo.world import build_world, load_municipalities, pseudonym
 from puljemonitor.demo.writing import generate
 
 __all__ = [
@@ -56,12 +56,8 @@ __all__ = [
     "POOL",
     "STATUSES",
     "DemoSummary",
-    "Life",
-    "World",
-    "aggregate",
     "build_world",
     "generate",
-    "latent_counts",
     "latent_figures",
     "latent_status",
     "load_municipalities",

@@ -32,7 +32,7 @@ from puljemonitor.demo.dates import (
     ordinal_of_key,
     zulu_stamp,
 )
-from puljemonitor.demo.life import Life
+from puljemonitor.demo.life import INCOME_KINDS, OFFER_KINDS, Life
 from puljemonitor.demo.world import World, pseudonym
 
 ENROLL_RECORDED = (ENROLL_LAST + timedelta(days=1), ENROLL_LAST + timedelta(days=5))  # STAR's extraction run
@@ -155,7 +155,7 @@ class Emitter:
 
     def spells(self) -> None:
         life, rng = self.life, self.rng
-        for kind in ("virksomhedspraktik", "loentilskud"):
+        for kind in OFFER_KINDS:
             for start, end in life.spells[kind]:
                 ahead = rng.random() < OFFER_PLANNED_AHEAD
                 late = not ahead and rng.random() < self.profile.late_share * NOISE.late_offer_factor
@@ -175,7 +175,7 @@ class Emitter:
 
     def incomes(self) -> None:
         for k, hours in sorted(self.life.income.items()):
-            for kind, h in zip(("ordinary", "apprentice", "social_frikort"), hours):
+            for kind, h in zip(INCOME_KINDS, hours):
                 if h > 0:
                     self.income(k, kind, h)
 

@@ -177,7 +177,12 @@ STATE_BENEFIT = {
     SICK: "sygedagpenge",
     NOBEN: "none",
 }
-SPELL_KINDS = ("education", "virksomhedspraktik", "loentilskud", "exemption", "paid_hours", "social_frikort")
+OFFER_KINDS = ("virksomhedspraktik", "loentilskud")
+# On/off spells that only run alongside cash benefit (closed when it ends), and all spells
+# in the order their events are written.
+CASH_OVERLAYS = (*OFFER_KINDS, "exemption", "paid_hours", "social_frikort")
+SPELL_KINDS = ("education", *CASH_OVERLAYS)
+INCOME_KINDS = ("ordinary", "apprentice", "social_frikort")  # the columns of Life.income
 
 
 @dataclass
@@ -190,7 +195,7 @@ class Life:
     benefits: list[tuple[int, str]] = field(default_factory=list)
     spells: dict[str, list[list]] = field(default_factory=lambda: {k: [] for k in SPELL_KINDS})
     reasons: list[str] = field(default_factory=list)  # one per exemption spell
-    income: dict[int, list[float]] = field(default_factory=dict)  # month -> [ordinary, apprentice, frikort]
+    income: dict[int, list[float]] = field(default_factory=dict)  # month -> hours by INCOME_KINDS
     exit: int | None = None
     exit_event: tuple = ()  # ("died",) / ("moved", code) / ("pension", benefit)
     after_exit: list[tuple] = field(default_factory=list)  # (ordinal, type, payload) noise
@@ -298,7 +303,7 @@ class _Simulation:
             self.life.spells[kind][-1][1] = day
 
     def close_cash_overlays(self, day: int) -> None:
-        for kind in ("virksomhedspraktik", "loentilskud", "exemption", "paid_hours", "social_frikort"):
+        for kind in CASH_OVERLAYS:
             self.end(kind, day)
 
     def set_benefit(self, day: int, benefit: str) -> None:
@@ -428,10 +433,10 @@ class _Simulation:
         job = JOB_INTENSITY[k] * self.profile.effectiveness
         self.update_exemption(first, last)
         exempt = "exemption" in self.open
-        for kind in ("virksomhedspraktik", "loentilskud"):
+        for kind in OFFER_KINDS:
             if kind in self.open and self.offer_until <= last:
                 self.end(kind, max(self.offer_until, self.open[kind] + 1))
-        offer_open = "virksomhedspraktik" in self.open or "loentilskud" in self.open
+        offer_open = any(kind in self.open for kind in OFFER_KINDS)
         if s == CASH and not exempt and not offer_open and rng.random() < r.offer_clarify * push * SEASON[k]:
             kind = "virksomhedspraktik" if rng.random() < r.praktik_share else "loentilskud"
             start = _day(rng, first, last)
@@ -456,7 +461,7 @@ class _Simulation:
         elif rng.random() < r.exemption_start * self.profile.exemption:
             day = _day(rng, first, last)
             self.start("exemption", day)
-            for kind in ("virksomhedspraktik", "loentilskud"):
+            for kind in OFFER_KINDS:
                 if kind in self.open and self.open[kind] < day:
                     self.end(kind, day)
             if rng.random() < self.profile.late_share / 2:

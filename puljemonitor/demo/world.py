@@ -228,7 +228,6 @@ class Profile:
 
     code: str
     region: str
-    participant: bool
     effectiveness: float
     exemption: float
     social_frikort: float
@@ -272,9 +271,7 @@ def _profiles(seed: int, municipalities: list[Municipality], participating: set[
     for m in municipalities:
         slow = rng.random() < p.slow_case_handling_share
         late = rng.uniform(*p.late_share_slow) if slow else p.late_share_normal
-        profiles[m.code] = Profile(
-            m.code, m.region, m.code in participating, effect[m.code], exemption[m.code], frikort[m.code], late
-        )
+        profiles[m.code] = Profile(m.code, m.region, effect[m.code], exemption[m.code], frikort[m.code], late)
     return profiles
 
 
