@@ -117,6 +117,7 @@ def zulu_stamp(ordinal: int, rng: random.Random) -> tuple[str, int]:
 
 
 def intensity_table(knot_table: tuple[tuple[str, float], ...]) -> list[float]:
+    """A value per month index, linear between ``("YYYY-MM", value)`` knots."""
     knots = [(month_index(int(m[:4]), int(m[5:])), v) for m, v in knot_table]
     table = []
     for k in range(N_MONTHS):

@@ -27,9 +27,6 @@ from puljemonitor.demo.dates import (
 )
 from puljemonitor.demo.world import NEIGHBOUR_MOVES, SAME_REGION_MOVE_SHARE, Profile, World
 
-# Rates are monthly probabilities at intensity 1 and municipal effectiveness 1 unless
-# stated otherwise.
-
 INITIAL_BENEFIT_SINCE = (date(2009, 1, 1), date(2020, 6, 30))  # 8 of the last 10 years
 PENSION_AGE = 67
 SENIORPENSION_AGE = 61  # seniorpension can be granted from six years before pension age
@@ -73,6 +70,8 @@ JOB_INTENSITY_KNOTS = (
 OFFER_SEASON = (1.0, 1.1, 1.1, 1.0, 1.0, 0.9, 0.4, 0.7, 1.4, 1.2, 1.1, 0.8)
 
 
+# Rates are monthly probabilities at intensity 1 and municipal effectiveness 1 unless
+# stated otherwise.
 @dataclass(frozen=True)
 class Rates:
     """Monthly transition probabilities of the latent life model.
