@@ -29,6 +29,13 @@ def municipalities() -> dict[str, str]:
 
 
 @functools.cache
+def regions() -> dict[str, str]:
+    """Municipality code → its region, in the same file order as :func:`municipalities`."""
+    with (DATA / "municipalities.csv").open(encoding="utf-8") as f:
+        return {row["code"]: row["region"] for row in csv.DictReader(f)}
+
+
+@functools.cache
 def participants(filename: str) -> tuple[Participant, ...]:
     """The participants file of a pool, in file order (the report keeps that order)."""
     known = municipalities()

@@ -17,6 +17,7 @@ from collections import Counter
 import pytest
 
 from puljemonitor import demo
+from puljemonitor.demo import writing
 
 SCALE = 0.05  # about 1,200 citizens, 11,000 lines: a second to generate
 CITIZEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -187,7 +188,7 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not():
 
 def test_the_bytes_do_not_depend_on_chunking_or_worker_processes(tmp_path, monkeypatch):
     serial, _ = generate_bytes(scale=0.02)
-    monkeypatch.setattr(demo, "CHUNK_CITIZENS", 150)  # about four chunks
+    monkeypatch.setattr(writing, "CHUNK_CITIZENS", 150)  # about four chunks
     path = tmp_path / "parallel.jsonl"
     summary = demo.generate(path, seed=1, scale=0.02, workers=2)
     assert path.read_bytes() == serial

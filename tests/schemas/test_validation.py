@@ -5,6 +5,7 @@ import json
 import pytest
 
 from puljemonitor.replay import Replay
+from schemas import reference
 from schemas.events import Rejection, decode
 
 BASE = {"id": "x1", "citizen": "c1", "recorded": "2021-01-01T10:00:00+01:00"}
@@ -154,3 +155,9 @@ def test_a_whitespace_message_is_empty_on_both_sides():
     Replay().ingest_messages([(b"c1", b"  \n")], rejected.append)
     live = citizen_step(None, b"c1", b"  \n", pool=pool, months=range(0), rules=pools.Rules())
     assert rejected[0].reason == live.reason == "empty message value"
+
+
+def test_every_municipality_has_a_region():
+    regions = reference.regions()
+    assert list(regions) == list(reference.municipalities())
+    assert set(regions.values()) == {"Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland"}
