@@ -23,14 +23,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from projections.months import statuses
+from projections.months import classify, raised_by_income, settled_month
 from projections.timeline import (
     COUNTED_INCOME,
     EXIT_BENEFITS,
     Collected,
     Timeline,
     assemble,
-    benefit_spells,
+    change_benefit,
     collect,
     collect_all,
     spells,
@@ -79,7 +79,14 @@ class CitizenFold:
         self.rules = rules
         self.events: dict[str, AnyEvent] = {e.id: e for e in events}
         self.vector = bytearray([_OUT]) * len(months)
-        self.derive()
+        if self.events:
+            self.derive()
+        else:  # what derive() gives for no events, without deriving
+            self._full = False
+            self._facts = Collected(pool=pool)
+            self._timeline = Timeline()
+            self._last = None
+            self._last_day = 0
 
     @property
     def home(self) -> str | None:
@@ -105,40 +112,43 @@ class CitizenFold:
     def add(self, event: AnyEvent) -> None:
         """Account for one newly applied event (already in :attr:`events`)."""
         kind = type(event)
-        if self._full:
+        if self._full or kind is Retracted:
             self.derive()
         elif kind is IncomeReported:
             self._add_income(event)
-        elif (
-            (kind in _ON_OFF or kind in _OFFERS or (kind is BenefitChanged and event.benefit not in EXIT_BENEFITS))
-            and (self._last is None or _after(event, self._last))
-            and event.day() >= self._last_day
-        ):
+        elif (self._last is None or _after(event, self._last)) and event.day() >= self._last_day:
             self._add_last(event)
         else:
             self.derive()
 
     def _add_income(self, event: IncomeReported) -> None:
         facts, timeline = self._facts, self._timeline
-        collect(facts, event)
+        collect(facts, (event,))
         month = parse_month(event.month)
         counted = event.kind in COUNTED_INCOME
         source = facts.hours if counted else facts.frikort
         (timeline.counted_hours if counted else timeline.frikort_hours)[month] = math.fsum(source[month])
         self._last_day = max(self._last_day, event.day())
         timeline.last_day = max(timeline.last_day, event.day())
-        if timeline.municipality is not None and month in self.months:
-            self._recompute(month, month)
+        if timeline.municipality is None or month not in self.months:
+            return
+        if counted or self.rules.count_social_frikort:
+            i = month - self.months.start
+            before = STATUSES[self.vector[i]]
+            self.vector[i] = STATUS_INDEX[raised_by_income(timeline, month, before, self.rules)]
 
     def _add_last(self, event: AnyEvent) -> None:
         facts, timeline = self._facts, self._timeline
-        collect(facts, event)
+        collect(facts, (event,))
         self._last = event
         day = event.day()
         self._last_day = timeline.last_day = day
         kind = type(event)
-        if kind is BenefitChanged:
-            timeline.benefits = benefit_spells(facts.benefits)
+        if kind is BenefitChanged and event.benefit not in EXIT_BENEFITS:
+            change_benefit(timeline.benefits, day, event.benefit)
+        elif kind not in _ON_OFF and kind not in _OFFERS:
+            # An enrollment, move, death or exit benefit: the whole timeline from the facts.
+            self._timeline = timeline = assemble(facts)
         else:
             fact = event.offer if kind in _OFFERS else _ON_OFF[kind]
             held = spells(facts.on_off[fact], fact, [])
@@ -161,9 +171,8 @@ class CitizenFold:
         stop = months.stop if last is None else last + 1
         if first >= stop:
             return
-        settled = max(first, month_of_day(self._timeline.last_day) + 1)
-        end = min(stop, settled + 1)
-        by_month = statuses(self._timeline, range(first, end), self.rules)
+        end = min(stop, max(first, settled_month(self._timeline)) + 1)
+        by_month = classify(self._timeline, list(range(first, end)), self.rules)
         for month, status in by_month.items():
             vector[month - months.start] = STATUS_INDEX[status]
         if end < stop:

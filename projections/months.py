@@ -64,20 +64,17 @@ def _held_at_month_end(spell: Spell, lo: Month, hi: Month) -> range:
 def best_touching(timeline: Timeline, lo: Month, hi: Month) -> dict[Month, int]:
     """Month in ``[lo, hi]`` → rank of the highest category whose fact touches it."""
     best: dict[Month, int] = {}
-
-    def mark(rank: int | None, spell: Spell) -> None:
-        if rank is not None:
-            for month in _touched(spell, lo, hi):
-                if rank < best.get(month, _NONE):
-                    best[month] = rank
-
-    for start, end, benefit in timeline.benefits:
-        mark(_FACT_RANK.get(benefit), (start, end))
-    for spell in timeline.education:
-        mark(_FACT_RANK["education"], spell)
-    for offer, spells in timeline.offers.items():
-        for spell in spells:
-            mark(_FACT_RANK[offer], spell)
+    first_day, last_day = bounds(lo)[0], bounds(hi)[1]
+    ranked = [(_FACT_RANK.get(benefit), start, end) for start, end, benefit in timeline.benefits]
+    ranked += [(_FACT_RANK["education"], start, end) for start, end in timeline.education]
+    ranked += [(_FACT_RANK[offer], start, end) for offer, spells in timeline.offers.items() for start, end in spells]
+    for rank, start, end in ranked:
+        # Spells that end before the first month or start after the last one touch none.
+        if rank is None or end <= first_day or start > last_day:
+            continue
+        for month in _touched((start, end), lo, hi):
+            if rank < best.get(month, _NONE):
+                best[month] = rank
     return best
 
 
@@ -98,12 +95,19 @@ def statuses(timeline: Timeline, months: Iterable[Month], rules: Rules = Rules()
     months = list(months)
     if timeline.enrolled_on is None or not months:
         return dict.fromkeys(months, OUT)
-    settled = _month_of(timeline.last_day) + 1
-    by_month = _classify(timeline, sorted({min(m, settled) for m in months}), rules)
+    settled = settled_month(timeline)
+    if max(months) <= settled:
+        return classify(timeline, sorted(months), rules)
+    by_month = classify(timeline, sorted({min(m, settled) for m in months}), rules)
     return {m: by_month[min(m, settled)] for m in months}
 
 
-def _classify(timeline: Timeline, months: list[Month], rules: Rules) -> dict[Month, str]:
+def settled_month(timeline: Timeline) -> Month:
+    """The first month after the last fact changed: it and every later month are alike."""
+    return _month_of(timeline.last_day) + 1
+
+
+def classify(timeline: Timeline, months: list[Month], rules: Rules) -> dict[Month, str]:
     """:func:`statuses` of an enrolled citizen, month by month (``months`` sorted)."""
     lo, hi = months[0], months[-1]
     first_in = _month_of(timeline.enrolled_on)
@@ -135,6 +139,18 @@ def _category(timeline: Timeline, month: Month, rank: int, rules: Rules) -> str:
         if rank > _SELF_SUPPORTING and _SELF_SUPPORT.holds(hours) and benefit_on(timeline, bounds(month)[1]) == "none":
             rank = _SELF_SUPPORTING
     return CATEGORIES[rank].name if rank < _NONE else NOT_POSITIVE
+
+
+def raised_by_income(timeline: Timeline, month: Month, status: str, rules: Rules) -> str:
+    """The status of ``month`` after income was added to it, given its status before.
+
+    Hours only grow (a retraction is a new derivation), so income can only raise the month's
+    category: the old status stands for the best touching fact, and the hierarchy decides
+    between it and what the month's hours now give. Out and exempt months stay so.
+    """
+    if status == OUT or status == EXEMPT:
+        return status
+    return _category(timeline, month, _RANK.get(status, _NONE), rules)
 
 
 def status(timeline: Timeline, month: Month, rules: Rules = Rules()) -> str:

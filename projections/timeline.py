@@ -135,14 +135,24 @@ def spells(changes: list[tuple[Day, bool, str]], fact: str, warnings: list[str])
 def benefit_spells(changes: list[tuple[Day, str]]) -> list[tuple[Day, Day, str]]:
     """Benefit changes (day, benefit) in event order → (start, end, benefit) spells.
 
-    The last change of a day replaces the benefit from that day; before the first change
-    the benefit is unknown, which is no spell.
+    Before the first change the benefit is unknown, which is no spell.
     """
-    last_of_day: dict[Day, str] = {}
+    result: list[tuple[Day, Day, str]] = []
     for day, benefit in changes:
-        last_of_day[day] = benefit
-    days = list(last_of_day)
-    return [(day, days[i + 1] if i + 1 < len(days) else FOREVER, last_of_day[day]) for i, day in enumerate(days)]
+        change_benefit(result, day, benefit)
+    return result
+
+
+def change_benefit(spells: list[tuple[Day, Day, str]], day: Day, benefit: str) -> None:
+    """Extend benefit spells in place by a change at ``day``, the latest change so far: the
+    last change of a day replaces the benefit from that day."""
+    if spells:
+        start, _, previous = spells[-1]
+        if start == day:
+            spells[-1] = (day, FOREVER, benefit)
+            return
+        spells[-1] = (start, day, previous)
+    spells.append((day, FOREVER, benefit))
 
 
 class Collected(msgspec.Struct, kw_only=True, gc=False):
@@ -161,37 +171,39 @@ class Collected(msgspec.Struct, kw_only=True, gc=False):
     warnings: list[str] = []
 
 
-def collect(facts: Collected, event: AnyEvent) -> None:
-    """Add one effective event; dated events must come in event order (income in any)."""
-    kind = type(event)
-    if kind is IncomeReported:
-        target = facts.hours if event.kind in COUNTED_INCOME else facts.frikort
-        target.setdefault(parse_month(event.month), []).append(event.hours)
-        return
-    day = event.at.toordinal()
-    if kind is BenefitChanged:
-        facts.benefits.append((day, event.benefit))
-        if event.benefit in EXIT_BENEFITS:
+def collect(facts: Collected, events: Iterable[AnyEvent]) -> None:
+    """Add effective events; dated events must come in event order (income in any)."""
+    pool = facts.pool
+    for event in events:
+        kind = type(event)
+        if kind is IncomeReported:
+            target = facts.hours if event.kind in COUNTED_INCOME else facts.frikort
+            target.setdefault(parse_month(event.month), []).append(event.hours)
+            continue
+        day = event.at.toordinal()
+        if kind is BenefitChanged:
+            facts.benefits.append((day, event.benefit))
+            if event.benefit in EXIT_BENEFITS:
+                facts.exits.append(day)
+        elif kind is ExemptionStarted or kind is ExemptionEnded:
+            facts.on_off.setdefault("exemption", []).append((day, kind is ExemptionStarted, event.id))
+        elif kind is OfferStarted or kind is OfferEnded:
+            facts.on_off.setdefault(event.offer, []).append((day, kind is OfferStarted, event.id))
+        elif kind is Enrolled:
+            if event.pool != pool:
+                continue
+            if facts.enrollment is None:
+                facts.enrollment = event
+            else:
+                facts.warnings.append(
+                    f"{event.id}: second enrollment in {pool}: the earliest ({facts.enrollment.id}) counts"
+                )
+        elif kind is Moved:
+            facts.moves.append((day, event.municipality))
+        elif kind is Died:
             facts.exits.append(day)
-    elif kind is ExemptionStarted or kind is ExemptionEnded:
-        facts.on_off.setdefault("exemption", []).append((day, kind is ExemptionStarted, event.id))
-    elif kind is OfferStarted or kind is OfferEnded:
-        facts.on_off.setdefault(event.offer, []).append((day, kind is OfferStarted, event.id))
-    elif kind is Enrolled:
-        if event.pool != facts.pool:
-            return
-        if facts.enrollment is None:
-            facts.enrollment = event
-        else:
-            facts.warnings.append(
-                f"{event.id}: second enrollment in {facts.pool}: the earliest ({facts.enrollment.id}) counts"
-            )
-    elif kind is Moved:
-        facts.moves.append((day, event.municipality))
-    elif kind is Died:
-        facts.exits.append(day)
-    elif kind is EducationStarted or kind is EducationEnded:
-        facts.on_off.setdefault("education", []).append((day, kind is EducationStarted, event.id))
+        elif kind is EducationStarted or kind is EducationEnded:
+            facts.on_off.setdefault("education", []).append((day, kind is EducationStarted, event.id))
 
 
 def assemble(facts: Collected, late: Iterable[AnyEvent] = ()) -> Timeline:
@@ -245,10 +257,8 @@ def collect_all(events: Iterable[AnyEvent], pool: str, as_of: dt.datetime | None
     """A citizen's applied events → their collected facts in ``pool``, as known before ``as_of``."""
     facts = Collected(pool=pool)
     effective = effective_events(events, as_of, facts.warnings)
-    for event in effective.income:
-        collect(facts, event)
-    for event in effective.dated:
-        collect(facts, event)
+    collect(facts, effective.income)
+    collect(facts, effective.dated)
     return facts, effective
 
 

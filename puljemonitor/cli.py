@@ -17,6 +17,7 @@ from projections.reports import published_cutoff
 from puljemonitor import cli_live
 from puljemonitor.render import audit_table, report_table
 from puljemonitor.replay import Replay
+from puljemonitor.sharding import ShardedReplay, shards_for
 from schemas import pools, reference
 from schemas.calendar import parse_month
 from schemas.events import json_schema
@@ -70,10 +71,16 @@ class RejectionLog:
             click.echo(f"… {hidden} {more}rejected lines ({where})", err=True)
 
 
-def _replay(log: str, state: str | None, rejected: str | None, shown: int = SHOWN_REJECTIONS) -> Replay:
+def _replay(
+    log: str, state: str | None, rejected: str | None, shown: int = SHOWN_REJECTIONS, jobs: int = 1
+) -> Replay | ShardedReplay:
     if log != "-" and "://" not in log and not Path(log).is_file():
         raise click.BadParameter(f"no such file: {log}", param_hint="--log")
-    replay = Replay(Path(state) / "replay.rocksdb" if state else None)
+    shards = shards_for(log, jobs)
+    if shards > 1:
+        replay = ShardedReplay(Path(state) / "replay.rocksdb" if state else None, shards)
+    else:
+        replay = Replay(Path(state) / "replay.rocksdb" if state else None)
     with open(rejected, "wb") if rejected else contextlib.nullcontext() as out:
         rejections = RejectionLog(out, shown)
         replay.ingest(log, rejections)
@@ -103,6 +110,13 @@ log_option = click.option(
     help="JSON Lines event log: a file, a .gz file, - for stdin, or kafka://HOST:PORT/TOPIC.",
 )
 month_option = click.option("--month", required=True, callback=_month, help="Report month, YYYY-MM.")
+jobs_option = click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Processes that share the replay by citizen; 0: one per core (at most 2) for a file over 16 MB.",
+)
 state_option = click.option(
     "--state", type=click.Path(file_okay=False), help="Keep replay state in RocksDB here (logs larger than memory)."
 )
@@ -125,14 +139,15 @@ def main() -> None:
 )
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @state_option
-def report(log, month, pool, as_of, as_published, count_social_frikort, rejected, fmt, state) -> None:
+@jobs_option
+def report(log, month, pool, as_of, as_published, count_social_frikort, rejected, fmt, state, jobs) -> None:
     """Replay LOG and print the report of one month."""
     if as_of and as_published:
         raise click.UsageError("--as-of and --as-published are mutually exclusive")
     pool_config = _pool(pool)
     if as_published:
         as_of = published_cutoff(pool_config, month)
-    replay = _replay(log, state, rejected)
+    replay = _replay(log, state, rejected, jobs=jobs)
     try:
         result = replay.report(pool_config, month, pools.Rules(count_social_frikort), as_of)
     finally:
@@ -208,7 +223,7 @@ def demo(seed, month, out_dir) -> None:
         generate(str(log), seed=seed, scale=1.0)
     pool_config = pools.pool("afklaringspuljen")
     # The demo log holds deliberately invalid lines: keep them in the file, not on the screen.
-    replay = _replay(str(log), None, str(out / "rejected.jsonl"), shown=0)
+    replay = _replay(str(log), None, str(out / "rejected.jsonl"), shown=0, jobs=0)
     try:
         now = replay.report(pool_config, month, pools.Rules(), None)
         published = replay.report(pool_config, month, pools.Rules(), published_cutoff(pool_config, month))

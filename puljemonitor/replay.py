@@ -58,9 +58,17 @@ class _Counting:
         return self._raw.tell()
 
 
-def progress(total: int | None, unit: str, desc: str) -> tqdm:
+def progress(total: int | None, unit: str, desc: str, quiet: bool = False) -> tqdm:
     """A progress bar on a terminal (stderr), silent otherwise."""
-    return tqdm(total=total, unit=unit, unit_scale=True, desc=desc, disable=None, leave=False, file=sys.stderr)
+    return tqdm(
+        total=total,
+        unit=unit,
+        unit_scale=True,
+        desc=desc,
+        disable=True if quiet else None,
+        leave=False,
+        file=sys.stderr,
+    )
 
 
 @contextlib.contextmanager
@@ -80,12 +88,26 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Replay:
+class Reports:
+    """What every replay answers once its log is ingested: the report of any month and cut-off."""
+
+    counts: InputCounts
+
+    def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+        raise NotImplementedError
+
+    def report(self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None) -> Report:
+        tallies = self.tallies(pool, report_months(pool, month), rules, as_of)
+        return build_report(tallies, pool=pool, month=month, rules=rules, as_of=as_of, counts=self.counts)
+
+
+class Replay(Reports):
     """A log ingested into a store; reports can then be computed for any month and cut-off."""
 
-    def __init__(self, state: str | os.PathLike | None = None) -> None:
+    def __init__(self, state: str | os.PathLike | None = None, quiet: bool = False) -> None:
         self.store = RocksStore(state) if state else MemoryStore()
         self.intake: Intake | None = None
+        self.quiet = quiet  # no progress bars (a shard worker's parent shows them)
 
     @property
     def counts(self) -> InputCounts:
@@ -97,7 +119,7 @@ class Replay:
             from puljemonitor.kafka_log import read_messages  # only this path needs a broker client
 
             return self.ingest_messages(read_messages(source), on_reject)
-        with open_log(source) as (lines, size), progress(size, "B", "reading") as bar:
+        with open_log(source) as (lines, size), progress(size, "B", "reading", self.quiet) as bar:
             return self.ingest_lines(lines, on_reject, lambda: bar.update(lines.tell() - bar.n) if size else None)
 
     def ingest_lines(
@@ -105,17 +127,22 @@ class Replay:
         lines: Iterable[bytes],
         on_reject: Callable[[RejectedLine], None] | None = None,
         tick: Callable[[], None] | None = None,
+        mine: Callable[[bytes, int], bool] | None = None,
     ) -> InputCounts:
-        """Feed lines numbered from 1; blank lines are skipped and not counted."""
+        """Feed lines numbered from 1; blank lines are skipped and not counted.
+
+        ``mine(raw, number)`` selects this replay's share of the lines (a shard's citizens);
+        the others are skipped but keep their numbers.
+        """
         self.intake = intake = Intake(self.store, on_reject)
         feed = intake.feed
         with gc_paused():
             for number, raw in enumerate(lines, 1):
-                if not raw or raw.isspace():
-                    continue
-                feed(number, raw)
                 if tick and not number % PROGRESS_EVERY:
                     tick()
+                if not raw or raw.isspace() or (mine is not None and not mine(raw, number)):
+                    continue
+                feed(number, raw)
         return intake.counts
 
     def ingest_messages(
@@ -133,12 +160,8 @@ class Replay:
     def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
         citizens = self.store.citizens()
         total = len(self.store) if isinstance(self.store, MemoryStore) else None
-        with progress(total, "citizens", "projecting") as bar, gc_paused():
+        with progress(total, "citizens", "projecting", self.quiet) as bar, gc_paused():
             return count_statuses(bar_iter(citizens, bar), pool=pool, months=months, rules=rules, as_of=as_of)
-
-    def report(self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None) -> Report:
-        tallies = self.tallies(pool, report_months(pool, month), rules, as_of)
-        return build_report(tallies, pool=pool, month=month, rules=rules, as_of=as_of, counts=self.counts)
 
     def close(self) -> None:
         self.store.close()
