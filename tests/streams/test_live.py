@@ -318,6 +318,7 @@ def test_state_roundtrip():
     [
         (rb"\u0030101901234", rb'{"type":"died","id":"1","citizen":"\u0030101901234","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}'),
         (b"101901234", b'{"type":"died","id":"1","citizen":101901234,"recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}'),
+        (b"c1", b'{"type":"died","id":"010190-1234","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}'),
         (b"c1", rb'{"type":"died","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"0101\u003901234"'),
     ],
 )  # fmt: skip
