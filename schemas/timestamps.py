@@ -1,10 +1,10 @@
 """Timestamps exactly as the contract says: RFC 3339 §5.6 ``date-time``, with an offset.
 
 msgspec's datetime decoder is lenient: it also takes a space for the ``T`` and an offset
-without its colon (``+0100``). Its values are right, so decoding keeps msgspec (fast, C) and
-this module adds what it lets through: :func:`recorded_spelled_right` is a cheap look at the
-raw bytes of a line for the hot path, :func:`parse_timestamp` the exact rule with a reason a
-person can act on (the slow path, and ``--as-of`` on the command line). Choices where
+without its colon (``+0100``). Its values are right, so decoding keeps msgspec (fast, C);
+:func:`schemas.events.decode` looks at three bytes of the raw line for the usual spellings,
+and everything else comes here: :func:`parse_timestamp` is the exact rule with a reason a
+person can act on (also for ``--as-of`` on the command line). Choices where
 RFC 3339 leaves one (docs/rfc3339.md):
 
 * ``T``/``t`` and ``Z``/``z``: both cases, as RFC 3339 §5.6 allows;
@@ -52,30 +52,3 @@ def _convert(text: str) -> dt.datetime:
     if value.tzinfo is None:
         raise msgspec.ValidationError("no offset")
     return value
-
-
-def recorded_spelled_right(raw: bytes) -> bool:
-    """True when ``"recorded":"…"`` in ``raw`` is spelled ``YYYY-MM-DDTHH:MM:SSZ`` or
-    ``YYYY-MM-DDTHH:MM:SS+HH:MM``, given that msgspec took the value and that the key occurs
-    once (:func:`schemas.events.decode` knows both). False means "look closer", not "wrong":
-    fractions, a lower-case ``t``, escapes or spaces around the colon take the exact path.
-
-    Why bytes at fixed places and not a regex: msgspec's parser already checked the digits and
-    ranges; all it lets through is a space for ``T``, an offset without its colon and any
-    number of fraction digits, and three byte comparisons cost far less than a regex match
-    (a method call alone costs ~0.1 µs here). Escapes cannot fake them: each escape lengthens
-    the raw value, and a literal ``T``, ``"`` or ``:`` at these places means the decoded value
-    has the shape.
-    """
-    start = raw.find(b'"recorded":"')
-    try:
-        return (
-            start >= 0
-            and raw[start + 22] == 84
-            and (  # T after the 10-character date
-                raw[start + 32] == 34  # "…SSZ" (20 characters; msgspec took the Z)
-                or (raw[start + 37] == 34 and raw[start + 34] == 58)  # "…SS±HH:MM" (25, with the colon)
-            )
-        )
-    except IndexError:  # a short value at the end of the line
-        return False
