@@ -307,14 +307,15 @@ def decode(raw: bytes | str) -> AnyEvent:
     """One JSON line → a valid event, or :class:`Rejection` saying what is wrong.
 
     After msgspec, two cheap looks at the raw bytes; a line failing either (extra fields,
-    escapes, spaces around ``:``, a fraction of a second, a lower-case ``t``) pays for the
-    exact check, :func:`_check_exactly`:
+    escapes, spaces around ``:``, a lower-case ``t`` or ``z``) pays for the exact check,
+    :func:`_check_exactly` (~6.5 µs):
 
     * the number of ``"`` is a constant per type when no key is repeated or extra and no quote
       is escaped: every field is required, and each key adds 2, each string value 2 more;
     * with the key known to occur once, ``"recorded":"`` is followed by a ``T`` after the
       10-character date and a closing quote 20 characters in (``…SSZ``) or 25 in with the
-      offset's colon before it (``…SS+HH:MM``). msgspec has checked digits and ranges; all it
+      offset's colon before it (``…SS+HH:MM``), or a ``.`` after the seconds and at most 9
+      fraction digits before ``Z`` or ``+HH:MM``. msgspec has checked digits and ranges; all it
       lets through beyond RFC 3339 is a space for ``T`` and an offset without its colon.
       Escapes cannot fake these bytes: a literal ``T``, ``"`` or ``:`` there means the
       decoded value has that shape.
@@ -332,16 +333,17 @@ def decode(raw: bytes | str) -> AnyEvent:
     except msgspec.DecodeError as error:
         raise Rejection(redact_cpr(f"not valid JSON: {error}")) from None
     if raw.__class__ is not bytes:
-        raw = raw.encode() if isinstance(raw, str) else bytes(raw)
+        raw = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
     if raw.count(b'"') == _QUOTES[event.__class__]:
         start = raw.find(b'"recorded":"')
         try:
-            if (
-                start >= 0
-                and raw[start + 22] == 84  # T
-                and (raw[start + 32] == 34 or (raw[start + 37] == 34 and raw[start + 34] == 58))  # "…Z" | "…+HH:MM"
-            ):
-                return event
+            if start >= 0 and raw[start + 22] == 84:  # T
+                if raw[start + 32] == 34 or (raw[start + 37] == 34 and raw[start + 34] == 58):
+                    return event  # "…SSZ" | "…SS+HH:MM"
+                if raw[start + 31] == 46:  # "…SS.fff(Z|+HH:MM)" with at most 9 digits
+                    end = raw.find(b'"', start + 33)
+                    if end - start <= (42 if raw[end - 1] == 90 else 47 if raw[end - 3] == 58 else 0):
+                        return event
         except IndexError:  # a short value at the end of the line
             pass
     _check_exactly(raw)
