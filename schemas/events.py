@@ -124,7 +124,7 @@ class Event(msgspec.Struct, tag_field="type", kw_only=True, gc=False):
             raise ValueError(
                 "`citizen` looks like a CPR number; send the pseudonym, CPR numbers never enter the system - at `$.citizen`"
             )
-        if looks_like_cpr(self.id):
+        if 10 <= len(self.id) <= 11 and looks_like_cpr(self.id):  # len first: a call costs ~0.1 µs
             raise ValueError(_CPR_ID.format(field="id"))
 
     def day(self) -> Day:
