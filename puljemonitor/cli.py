@@ -20,8 +20,10 @@ from puljemonitor.replay import Replay
 from puljemonitor.sharding import ShardedReplay, shards_for
 from schemas import pools, reference
 from schemas.calendar import parse_month
+from schemas.cpr import redact_cpr
 from schemas.events import json_schema
 from schemas.reports import RejectedLine
+from schemas.timestamps import parse_timestamp
 
 SHOWN_REJECTIONS = 20
 
@@ -39,12 +41,9 @@ def _timestamp(ctx, param, value: str | None) -> dt.datetime | None:
     if value is None:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise click.BadParameter(f"{value!r} is not an RFC 3339 timestamp with offset, e.g. 2021-12-01T00:00:00+01:00")
-    return parsed
+        return parse_timestamp(value, "as-of")  # the rule `recorded` follows
+    except ValueError as error:
+        raise click.BadParameter(redact_cpr(str(error).replace(" - at `$.as-of`", ""))) from None
 
 
 class RejectionLog:

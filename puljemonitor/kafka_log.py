@@ -28,7 +28,7 @@ import msgspec
 from projections.aggregates import aggregate
 from projections.reports import build_report
 from schemas.calendar import format_month
-from schemas.cpr import looks_like_cpr, redact_cpr
+from schemas.cpr import contains_cpr, looks_like_cpr, redact_cpr
 from schemas.pools import Pool, Rules
 from streams.admin import ensure_topic  # noqa: F401  (the CLI and tests create topics through here)
 from streams.live import months_of, output_key
@@ -160,7 +160,9 @@ def prepare(line: bytes, hmac_key: bytes | None) -> Prepared:
     The key is the ``citizen`` field when the line is a JSON object with a string citizen,
     else none (the worker dead-letters such lines). A CPR-like citizen is pseudonymized with
     the key file, and refused without one. Lines that are not JSON objects are sent with any
-    CPR-like digits redacted: they can only be dead-lettered, and must not carry CPR numbers.
+    CPR-like digits redacted: they can only be dead-lettered, and must not carry CPR numbers;
+    so are lines whose citizen is not a string. A line holding a CPR number anywhere else
+    (another field, an escaped spelling) is refused: it cannot be pseudonymized.
     """
     raw = line.rstrip(b"\r\n")
     try:
@@ -171,15 +173,19 @@ def prepare(line: bytes, hmac_key: bytes | None) -> Prepared:
         return Prepared(None, redact_cpr(raw.decode("utf-8", errors="replace")).encode())
     citizen = obj.get("citizen")
     if not isinstance(citizen, str):
-        return Prepared(None, raw)
-    if looks_like_cpr(citizen):
+        # No key: the worker dead-letters it; a citizen given as a number may be a CPR number.
+        return Prepared(None, redact_cpr(raw.decode("utf-8", errors="replace")).encode())
+    pseudonymized = looks_like_cpr(citizen)
+    if pseudonymized:
         if hmac_key is None:
             raise Refused(
                 "citizen looks like a CPR number; pass --key-file to pseudonymize, CPR numbers are never sent"
             )
         obj["citizen"] = citizen = pseudonym(hmac_key, citizen)
-        return Prepared(citizen.encode(), json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), True)
-    return Prepared(citizen.encode(), raw)
+        raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    if contains_cpr(raw.decode("utf-8", errors="replace")):
+        raise Refused("the line holds a CPR number outside `citizen` (only a citizen can be pseudonymized); not sent")
+    return Prepared(citizen.encode(), raw, pseudonymized)
 
 
 @dataclass
@@ -221,7 +227,7 @@ def produce(
             except Refused as error:
                 summary.refused += 1
                 if on_refused:
-                    on_refused(number, str(error))
+                    on_refused(number, redact_cpr(str(error)))
                 continue
             producer.send(topic, value=prepared.value, key=prepared.key)
             summary.sent += 1

@@ -38,6 +38,7 @@ import faust
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas import pools
+from schemas.cpr import install_log_redaction
 from schemas.reports import InputCounts
 from streams.intake import Outcome, count
 from streams.live import (
@@ -412,6 +413,22 @@ def ensure_topics(settings: Settings) -> None:
         ensure_topic(settings.broker, f"{settings.app_id}-{table}-changelog", partitions, compacted=True)
 
 
+def redacting(worker_class: type) -> type:
+    """The Faust worker class with CPR redaction on every log handler (schemas/cpr.py:RedactCpr).
+
+    Why a subclass: Faust sets up the root logger's handlers inside the worker's start, and
+    this hook is where they exist; a filter on a handler sees every record, the libraries'
+    too (a message or an exception may quote a rejected input).
+    """
+
+    class RedactingWorker(worker_class):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            install_log_redaction(logger)
+
+    return RedactingWorker
+
+
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     """Run the worker in this process until it is stopped (SIGTERM/SIGINT) or killed."""
     app = create_app(settings)
@@ -419,5 +436,5 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
 
     Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)
-    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker = redacting(Worker)(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -65,22 +65,23 @@ def accept(
     """The input rules in order: an empty message, the contract, the key, the citizen's events.
 
     ``admit`` adds a valid event to wherever its citizen's events live (a store, a table).
-    Returns the outcome, the event unless rejected, and the reason if rejected.
+    Returns the outcome, the event unless rejected, and the reason if rejected (CPR numbers
+    redacted: reasons quote values, and are kept, sent and printed).
     """
     if key is not NO_KEY and (not raw or raw.isspace()):
         return Outcome.REJECTED, None, EMPTY_REASON
     try:
         event = decode(raw)
     except Rejection as error:
-        return Outcome.REJECTED, None, str(error)
+        return Outcome.REJECTED, None, str(error)  # decode redacts its reasons
     if key is not NO_KEY and (mismatch := key_mismatch(key, event.citizen)):  # type: ignore[arg-type]
-        return Outcome.REJECTED, None, mismatch
+        return Outcome.REJECTED, None, redact_cpr(mismatch)
     admission = admit(event)
     if admission is Admission.APPLIED:
         return Outcome.APPLIED, event, None
     if admission is Admission.DUPLICATE:
         return Outcome.DUPLICATE, event, None
-    return Outcome.REJECTED, None, CONFLICT_REASON.format(id=event.id)
+    return Outcome.REJECTED, None, redact_cpr(CONFLICT_REASON.format(id=event.id))
 
 
 class Intake:

@@ -127,6 +127,7 @@ class CitizenResult(msgspec.Struct, kw_only=True, gc=False):
 
 
 def _text(raw: bytes | None) -> str:
+    """A message value or key as kept on the dead-letter topic: text, CPR numbers redacted."""
     return redact_cpr((raw or b"").decode("utf-8", errors="replace").rstrip("\r\n"))
 
 
@@ -136,7 +137,7 @@ def dead_letter(
     """The dead-letter record of a rejected message (CPR-like numbers redacted everywhere)."""
     return _json.encode(
         DeadLetter(
-            reason=result.reason or "rejected",
+            reason=redact_cpr(result.reason or "rejected"),
             raw=_text(raw),
             topic=topic,
             partition=partition,

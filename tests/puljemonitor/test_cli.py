@@ -63,6 +63,9 @@ def test_as_of_takes_an_rfc3339_instant(log):
     [
         (["--as-of", "2021-12-01T00:00:00+01:00", "--as-published"], "mutually exclusive"),
         (["--as-of", "2021-12-01T00:00:00"], "with offset"),
+        (["--as-of", "2021-12-01T00:00:00+0100"], "`as-of` '2021-12-01T00:00:00+0100' is not an RFC 3339"),
+        (["--as-of", "2021-12-01 00:00:00+01:00"], "expected e.g. 2021-01-01T10:00:00+01:00"),
+        (["--as-of", "0101901234"], "[CPR redacted]"),
         (["--pool", "nopool"], "unknown pool"),
     ],
 )
@@ -200,3 +203,17 @@ def test_state_dir_keeps_other_files(log, tmp_path):
     (state / "keep.txt").write_text("mine")
     report_json("--log", log, "--state", state)
     assert (state / "keep.txt").read_text() == "mine"
+
+
+def test_a_cpr_spelled_with_escapes_is_redacted_in_the_rejected_file_and_on_stderr(tmp_path):
+    log, rejected = tmp_path / "log.jsonl", tmp_path / "rejected.jsonl"
+    cpr = r"\u0030101901234"
+    log.write_text(
+        '{"id":"x1","type":"benefit_changed","citizen":"%s","recorded":"2021-01-01T10:00:00Z",'
+        '"at":"2021-01-01","benefit":"%s","hours":1000000000.0}\n' % (cpr, cpr)
+    )
+    result = run("report", "--log", log, "--month", "2021-09", "--format", "json", "--rejected", rejected)
+    assert result.exit_code == 0
+    [dead] = [json.loads(line) for line in rejected.read_text().splitlines()]
+    assert dead["raw"].count('"[CPR redacted]"') == 2 and '"hours":1000000000.0' in dead["raw"]
+    assert "101901234" not in rejected.read_text() + result.stderr

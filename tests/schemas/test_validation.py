@@ -52,7 +52,10 @@ def reason(raw: bytes) -> str:
         (line(type="died", at="2021-01-01", citizen="0101901234"), "looks like a CPR number"),
         (line(type="died", at="2021-01-01", id=""), "length >= 1 - at `$.id`"),
         (line(type="died", at="2021-01-01", id="i" * 129), "length <= 128 - at `$.id`"),
-        (line(type="died", at="2021-01-01", recorded="2021-01-01T10:00:00"), "with a timezone component - at `$.recorded`"),
+        (line(type="died", at="2021-01-01", recorded="2021-01-01T10:00:00"), "not an RFC 3339 timestamp with offset (expected e.g. 2021-01-01T10:00:00+01:00) - at `$.recorded`"),
+        (line(type="died", at="2021-01-01", id="0101901234"), "`id` looks like a CPR number"),
+        (line(type="died", at="2021-01-01", id="010190-1234"), "`id` looks like a CPR number"),
+        (line(type="retracted", event="010190-1234"), "`event` looks like a CPR number"),
         (line(type="enrolled", at="2020-08-03", pool="afklaringspuljen", municipality="101"), "frozen on 2020-08-02"),
         (line(type="enrolled", at="2020-07-01", pool="pulje", municipality="101"), "Invalid enum value 'pulje' - at `$.pool`"),
     ],
@@ -161,3 +164,23 @@ def test_every_municipality_has_a_region():
     regions = reference.regions()
     assert list(regions) == list(reference.municipalities())
     assert set(regions.values()) == {"Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"id":"x1","type":"died","citizen":"c1","citizen":"c1","recorded":"2021-01-01T10:00:00Z","at":"2021-01-01"}',
+        b'{"id":"x1","type":"died","citizen":"0101901234","citizen":"c1","recorded":"2021-01-01T10:00:00Z","at":"2021-01-01"}',
+        rb'{"id":"x1","type":"died","citizen":"c1","\u0063itizen":"c2","recorded":"2021-01-01T10:00:00Z","at":"2021-01-01"}',
+        b'{"id":"x1","type":"died","type":"died","citizen":"c1","recorded":"2021-01-01T10:00:00Z","at":"2021-01-01"}',
+        b'{"id":"x1","type":"died","citizen":"c1","recorded":"2021-01-01T10:00:00Z","at":"2021-01-01","x":{"a":1,"a":2}}',
+    ],
+)  # fmt: skip
+def test_a_key_given_twice_is_rejected_even_when_spelled_with_escapes(raw):
+    assert "is given more than once" in reason(raw)
+    assert "0101901234" not in reason(raw)
+
+
+def test_escapes_and_spaces_without_repeats_are_accepted():
+    raw = rb'{ "id" : "x\"1", "type":"died", "\u0063itizen" : "c1", "recorded" : "2021-01-01T10:00:00Z", "at":"2021-01-01"}'
+    assert decode(raw).id == 'x"1'

@@ -333,3 +333,28 @@ def test_state_roundtrip():
     state = CitizenState(events=[], homes=["101"])
     assert decode_state(encode(state)) == state
     assert isinstance(msgspec.msgpack.encode(state), bytes)
+
+
+@pytest.mark.parametrize(
+    "key, raw",
+    [
+        (rb"\u0030101901234", rb'{"type":"died","id":"1","citizen":"\u0030101901234","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}'),
+        (b"101901234", b'{"type":"died","id":"1","citizen":101901234,"recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}'),
+        (b"c1", b'{"type":"died","id":"010190-1234","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}'),
+        (b"c1", rb'{"type":"died","id":"1","citizen":"c1","recorded":"2020-01-01T00:00:00Z","at":"0101\u003901234"'),
+    ],
+)  # fmt: skip
+def test_dead_letters_hold_no_cpr_in_value_key_or_reason_whatever_the_spelling(key, raw):
+    pipe = Pipeline()
+    assert pipe.feed(key, raw) is Outcome.REJECTED
+    [letter] = pipe.rejected
+    text = json.dumps(letter)
+    assert "[CPR redacted]" in letter["raw"] and not any(s in text for s in ("01901234", "\\u0030", "\\u0039"))
+
+
+def test_produce_refuses_a_cpr_outside_citizen_and_redacts_a_numeric_citizen():
+    line = b'{"type":"died","id":"1","citizen":"c1","note":"\\u0030101901234","recorded":"2020-01-01T00:00:00Z","at":"2020-01-01"}'
+    with pytest.raises(Refused, match="outside `citizen`"):
+        prepare(line, b"k" * 32)
+    number = prepare(b'{"type":"died","citizen":101901234,"hours":1000000000}', None)
+    assert number.key is None and number.value == b'{"type":"died","citizen":"[CPR redacted]","hours":1000000000}'
