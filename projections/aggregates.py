@@ -86,17 +86,24 @@ def count_statuses(
     rules: Rules,
     as_of: dt.datetime | None = None,
 ) -> Tallies:
-    """Every citizen's status in each month, counted under their enrolling municipality."""
-    months = list(months)
-    flat: Counter[tuple[str, Month, str]] = Counter()
+    """Every citizen's status in each month, counted under their enrolling municipality.
+
+    Citizens are counted by their whole row of statuses first (many share one: out, or the
+    same category all along), and the rows are spread over the months once at the end.
+    """
+    months = sorted(months)
+    rows: Counter[tuple[str, tuple[str, ...]]] = Counter()
     for events in citizens:
         timeline = build_timeline(events, pool.name, as_of)
         home = timeline.municipality
         if home is None:
             continue  # never enrolled in this pool (under the cut-off)
-        for month, status in statuses(timeline, months, rules).items():
-            flat[home, month, status] += 1
+        rows[home, tuple(statuses(timeline, months, rules).values())] += 1
     tallies = Tallies()
-    for (home, month, status), n in flat.items():
-        tallies.setdefault((home, month), Counter())[status] = n
+    for (home, row), n in rows.items():
+        for month, status in zip(months, row, strict=True):
+            counts = tallies.get((home, month))
+            if counts is None:
+                counts = tallies[home, month] = Counter()
+            counts[status] += n
     return tallies

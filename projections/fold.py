@@ -6,14 +6,16 @@ the timeline and the status vector, and when a new event lands *after everything
 event order* (the usual case: facts arrive roughly in the order they happen) it updates
 only what that event can change:
 
-* an income report changes only the month it reports on;
-* a dated on/off or benefit event at day ``d`` that sorts after every other event changes
-  no month before ``d``'s month, and after that month nothing changes any more, so the
-  months from there on all share one status: two months are computed, the rest copied.
+* an income report changes only the month it reports on, and can only raise its category
+  (:func:`projections.months.raised_by_income`);
+* a dated event at day ``d`` that sorts after every other event changes no month before
+  ``d``'s month, and after that month nothing changes any more, so the months from there
+  on all share one status: two months are classified, the rest copied. An on/off fact or
+  a benefit updates its own spells; an enrollment, move, death or exit benefit assembles
+  the timeline again from the collected facts (no sorting, no retractions to apply).
 
-Everything else (a retraction, an event that sorts before others, an enrollment, a move, a
-death, an exit benefit) falls back to the full derivation (:func:`build_timeline` +
-:func:`statuses`). Both routes give the same vector; a hypothesis property in
+Everything else (a retraction, or an event that sorts before others) falls back to the
+full derivation (:func:`projections.timeline.collect_all` + :func:`assemble` + statuses). Both routes give the same vector; a hypothesis property in
 ``tests/projections/test_fold.py`` compares them after every event of random histories.
 Warnings (for the audit) are the full derivation's business and are not kept here.
 """
@@ -35,7 +37,7 @@ from projections.timeline import (
     collect_all,
     spells,
 )
-from schemas.calendar import Day, month_of_day, parse_month
+from schemas.calendar import month_of_day, parse_month
 from schemas.events import (
     AnyEvent,
     BenefitChanged,
@@ -103,7 +105,7 @@ class CitizenFold:
         days = [e.day() for e in effective.income]
         if self._last is not None:
             days.append(self._last.day())
-        self._last_day: Day = max(days, default=0)
+        self._last_day = max(days, default=0)
         if timeline.municipality is None:
             self.vector[:] = bytes([_OUT]) * len(self.months)
         else:
@@ -162,13 +164,13 @@ class CitizenFold:
             return
         self._recompute(max(month_of_day(day), self.months.start))
 
-    def _recompute(self, first: int, last: int | None = None) -> None:
-        """Statuses of months ``first`` .. ``last`` (default: every later month) into the vector.
+    def _recompute(self, first: int) -> None:
+        """Statuses of month ``first`` and every later month into the vector.
 
         Months after the timeline's last fact all share one status: classified once, copied.
         """
         months, vector = self.months, self.vector
-        stop = months.stop if last is None else last + 1
+        stop = months.stop
         if first >= stop:
             return
         end = min(stop, max(first, settled_month(self._timeline)) + 1)
@@ -177,14 +179,6 @@ class CitizenFold:
             vector[month - months.start] = STATUS_INDEX[status]
         if end < stop:
             vector[end - months.start : stop - months.start] = bytes([vector[end - 1 - months.start]]) * (stop - end)
-
-    @property
-    def timeline(self) -> Timeline:
-        return self._timeline
-
-    @property
-    def collected(self) -> Collected:
-        return self._facts
 
 
 def _after(event: AnyEvent, last: AnyEvent) -> bool:

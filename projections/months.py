@@ -65,10 +65,12 @@ def best_touching(timeline: Timeline, lo: Month, hi: Month) -> dict[Month, int]:
     """Month in ``[lo, hi]`` → rank of the highest category whose fact touches it."""
     best: dict[Month, int] = {}
     first_day, last_day = bounds(lo)[0], bounds(hi)[1]
-    ranked = [(_FACT_RANK.get(benefit), start, end) for start, end, benefit in timeline.benefits]
-    ranked += [(_FACT_RANK["education"], start, end) for start, end in timeline.education]
-    ranked += [(_FACT_RANK[offer], start, end) for offer, spells in timeline.offers.items() for start, end in spells]
-    for rank, start, end in ranked:
+    spells = [(_FACT_RANK.get(benefit), start, end) for start, end, benefit in timeline.benefits]
+    if timeline.education:
+        spells += [(_FACT_RANK["education"], start, end) for start, end in timeline.education]
+    for offer, held in timeline.offers.items():
+        spells += [(_FACT_RANK[offer], start, end) for start, end in held]
+    for rank, start, end in spells:
         # Spells that end before the first month or start after the last one touch none.
         if rank is None or end <= first_day or start > last_day:
             continue
@@ -98,6 +100,8 @@ def statuses(timeline: Timeline, months: Iterable[Month], rules: Rules = Rules()
     settled = settled_month(timeline)
     if max(months) <= settled:
         return classify(timeline, sorted(months), rules)
+    if min(months) > settled:
+        return dict.fromkeys(months, classify(timeline, [settled], rules)[settled])
     by_month = classify(timeline, sorted({min(m, settled) for m in months}), rules)
     return {m: by_month[min(m, settled)] for m in months}
 

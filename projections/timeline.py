@@ -135,17 +135,18 @@ def spells(changes: list[tuple[Day, bool, str]], fact: str, warnings: list[str])
 def benefit_spells(changes: list[tuple[Day, str]]) -> list[tuple[Day, Day, str]]:
     """Benefit changes (day, benefit) in event order → (start, end, benefit) spells.
 
-    Before the first change the benefit is unknown, which is no spell.
+    The last change of a day replaces the benefit from that day; before the first change
+    the benefit is unknown, which is no spell.
     """
-    result: list[tuple[Day, Day, str]] = []
-    for day, benefit in changes:
-        change_benefit(result, day, benefit)
-    return result
+    last_of_day = dict(changes)  # in event order, so a day keeps its last change
+    days = list(last_of_day)
+    ends = [*days[1:], FOREVER]
+    return [(day, end, last_of_day[day]) for day, end in zip(days, ends)]  # no change: no spell
 
 
 def change_benefit(spells: list[tuple[Day, Day, str]], day: Day, benefit: str) -> None:
-    """Extend benefit spells in place by a change at ``day``, the latest change so far: the
-    last change of a day replaces the benefit from that day."""
+    """:func:`benefit_spells` extended in place by one change at ``day``, the latest so far
+    (the fold's step; its property test holds the two equal)."""
     if spells:
         start, _, previous = spells[-1]
         if start == day:
@@ -241,13 +242,15 @@ def last_fact_day(facts: Collected) -> Day:
     """The latest day on which a collected fact starts, ends or changes (income: its month's
     first day). Nothing changes after it, which :func:`projections.months.statuses` uses to
     compute one month for all the months after it."""
-    days = [day for changes in facts.on_off.values() for day, _, _ in changes]
-    days += [day for day, _ in facts.benefits]
-    days += [day for day, _ in facts.moves]
-    days += facts.exits
-    months = [*facts.hours, *facts.frikort]
-    if months:
-        days.append(bounds(max(months))[0])
+    # Dated facts are collected in event order, so each list's last entry is its latest day.
+    days = [changes[-1][0] for changes in facts.on_off.values()]
+    for dated in (facts.benefits, facts.moves):
+        if dated:
+            days.append(dated[-1][0])
+    if facts.exits:
+        days.append(max(facts.exits))
+    if facts.hours or facts.frikort:
+        days.append(bounds(max(max(facts.hours, default=0), max(facts.frikort, default=0)))[0])
     if facts.enrollment is not None:
         days.append(facts.enrollment.day())
     return max(days, default=0)

@@ -91,13 +91,14 @@ class Intake:
         self.store = store
         self.counts = InputCounts()
         self._on_reject = on_reject
+        self._admit = store.admit
 
     def feed(self, line: int, raw: bytes, key: object = NO_KEY) -> tuple[Outcome, AnyEvent | None]:
         """Account for one non-blank input line, or one message (then ``key`` is its key).
 
         ``line`` numbers the input for people: a line number, or a message's ordinal.
         """
-        outcome, event, reason = accept(raw, key, self.store.admit)
+        outcome, event, reason = accept(raw, key, self._admit)
         count(self.counts, outcome)
         if reason is not None:
             self._reject(line, raw, reason)

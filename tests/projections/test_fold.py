@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from projections.fold import STATUS_INDEX, CitizenFold
+from projections.months import classify, statuses
+from projections.timeline import build_timeline
 from schemas.calendar import parse_month
 from schemas.events import decode
 from schemas.pools import Rules
@@ -95,3 +97,18 @@ def test_an_event_at_the_end_changes_its_month_and_every_later_one():
     first = parse_month("2021-02") - MONTHS.start
     assert set(vector[:first]) == {STATUS_INDEX["not_positive"]}
     assert set(vector[first:]) == {STATUS_INDEX["flexjob"]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories(), st.booleans())
+def test_months_after_the_last_fact_copied_equal_months_classified_one_by_one(lines, frikort):
+    """statuses() classifies one month for all those after the last fact; classify() over
+    every month is the reference it must equal."""
+    rules = Rules(frikort)
+    events = {}
+    for raw in lines:
+        admit(events, decode(raw))
+    timeline = build_timeline(events.values(), POOL)
+    if timeline.municipality is None:
+        return
+    assert statuses(timeline, MONTHS, rules) == classify(timeline, list(MONTHS), rules)
