@@ -124,7 +124,12 @@ class ShardedReplay(Reports):
         return merged
 
     def _answer(self, conn: Connection):
-        kind, value = conn.recv()
+        try:
+            kind, value = conn.recv()
+        except EOFError:  # the shard died without a word (killed, out of memory)
+            index = self._conns.index(conn)
+            self.close()
+            raise RuntimeError(f"replay shard {index} exited with code {self._processes[index].exitcode}") from None
         if kind == "error":
             self.close()
             raise value
@@ -140,7 +145,7 @@ class ShardedReplay(Reports):
             process.join(timeout=30)
             if process.is_alive():
                 process.kill()
-        self._conns, self._processes = [], []
+        self._conns = []
 
 
 def shards_for(source: str, jobs: int) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from rbloom import Bloom
 from rocksdict import BlockBasedOptions, Options, Rdict, WriteBatch
 
 from schemas.events import AnyEvent, from_bytes, to_bytes
@@ -42,9 +43,16 @@ class RocksStore:
 
     Writes are batched; a small dict of pending writes keeps read-your-writes for the
     duplicate check. The state is scratch space for one replay and is cleared on open.
+
+    Why an in-memory Bloom filter in front of the duplicate check: almost every event is
+    new, and asking RocksDB costs ~3 µs a call even when its own filters answer "absent";
+    the Bloom filter (rbloom, ~24 MB for 20 M keys at 1 % false positives) answers in
+    ~0.3 µs, and only a "maybe" (a duplicate, a conflict or a false positive) reads the
+    store. More keys than planned only raise the false-positive rate, never a wrong answer.
     """
 
     BATCH = 20_000
+    EXPECTED_KEYS = 20_000_000
 
     def __init__(self, path: str | Path) -> None:
         self._path = str(path)
@@ -52,7 +60,7 @@ class RocksStore:
         Rdict.destroy(self._path)
         self._db = Rdict(self._path, self._options())
         self._pending: dict[bytes, bytes] = {}
-        self._count = 0
+        self._seen = Bloom(self.EXPECTED_KEYS, 0.01)
 
     @staticmethod
     def _options() -> Options:
@@ -68,9 +76,11 @@ class RocksStore:
 
     def admit(self, event: AnyEvent) -> Admission:
         key = b"%s\x00%s" % (event.citizen.encode(), event.id.encode())
-        stored = self._pending.get(key) or self._db.get(key)
-        if stored is not None:
-            return Admission.DUPLICATE if from_bytes(stored) == event else Admission.CONFLICT
+        if key in self._seen:
+            stored = self._pending.get(key) or self._db.get(key)
+            if stored is not None:
+                return Admission.DUPLICATE if from_bytes(stored) == event else Admission.CONFLICT
+        self._seen.add(key)
         self._pending[key] = to_bytes(event)
         if len(self._pending) >= self.BATCH:
             self._flush()
