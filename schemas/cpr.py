@@ -126,7 +126,9 @@ class RedactCpr(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact_cpr(record.getMessage())
-        record.args = None
+        # An empty tuple, not None: Faust's formatter (mode's ExtensionFormatter) wraps a
+        # non-tuple in a tuple and formats again, and "message" % (None,) is a logging error.
+        record.args = ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
