@@ -8,7 +8,9 @@ Three stages (see ``docs/live-design.md`` for why this is crash- and duplicate-s
    months and address it to the enrolling municipality, with ``version`` = number of
    applied events (monotone, because the set only grows). State and vector are written
    and sent for duplicates too: a redelivery after a crash between the state write and the
-   sends re-sends what was lost.
+   sends re-sends what was lost. :func:`fold_step` is its incremental counterpart for the
+   engine that replaces Faust: each citizen's :class:`projections.fold.CitizenFold` is kept,
+   an event costs only what it can change, and an update is sent only when a vector changed.
 2. :class:`Projection` (statuses topic, keyed by municipality): keeps the last vector per
    (municipality, citizen) with its version, ignores stale versions, and moves each changed
    month's status in a :class:`projections.aggregates.Tallies`. The tallies are derived
