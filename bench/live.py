@@ -33,33 +33,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench-data"
-EVENTS_PER_SCALE = 229_000  # lines the demo generator writes per unit of --scale (bench/replay.py)
 sys.path.insert(0, str(ROOT / "tests" / "kafka"))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def log_for(millions: float) -> Path:
-    DATA.mkdir(exist_ok=True)
-    path = DATA / f"bench-{millions:g}M.jsonl"
-    if not path.exists():
-        scale = millions * 1e6 / EVENTS_PER_SCALE
-        partial = path.with_suffix(".partial")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "puljemonitor",
-                "demo-data",
-                "--seed",
-                "11",
-                "--scale",
-                f"{scale:.3f}",
-                "--out",
-                str(partial),
-            ],
-            check=True,
-        )
-        partial.rename(path)
-    return path
+from replay import log_for  # noqa: E402  (one generator of benchmark logs for every script)
 
 
 def percentile(values: list[float], q: float) -> float:
