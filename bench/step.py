@@ -8,7 +8,9 @@ Side by side in one run, over the same messages (key = citizen, as the worker se
 * ``fold_step`` — the incremental step (``projections/fold.py``): each citizen's fold is kept,
   an event costs what it can change;
 * ``citizen_step`` — the full derivation per event (state decoded, every month derived again,
-  state encoded), as the Faust worker does it (``--full N``: only the first N messages).
+  state encoded), as the Faust worker does it (``--full N``: only the first N messages);
+* the floor under both: decoding, validating and admitting each event into its citizen's
+  set (``streams.intake.accept`` + ``streams.admission.admit``), no status work at all.
 
 Prints events/s, per-event latency percentiles (over batches of 1,000), how many events took
 the fast path, and peak RSS, as one JSON object per step and a Markdown table.
@@ -67,6 +69,8 @@ def main() -> None:
     from projections import fold as fold_module
     from puljemonitor.replay import gc_paused
     from schemas import pools
+    from streams.admission import admit
+    from streams.intake import accept
     from streams.live import citizen_step, fold_step, months_of
 
     pool = pools.pool("afklaringspuljen")
@@ -96,6 +100,17 @@ def main() -> None:
         if result.state is not None:
             table[result.citizen] = result.state
 
+    citizens: dict = {}
+
+    def admit_into_set(event):
+        events = citizens.get(event.citizen)
+        if events is None:
+            events = citizens[event.citizen] = {}
+        return admit(events, event)
+
+    def floor(key, raw):
+        accept(raw, key, admit_into_set)
+
     results = []
     with gc_paused():
         results.append(measure("fold_step (incremental)", incremental, msgs))
@@ -108,6 +123,7 @@ def main() -> None:
             incremental(key, raw)
         results[0]["fast_path_share"] = round(fast["n"] / len(msgs), 3)
         results.append(measure("citizen_step (full derivation)", full, msgs[: args.full or None]))
+        results.append(measure("floor: decode + admission, no statuses", floor, msgs))
     peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     for r in results:
         r["peak_rss_mb_whole_run"] = peak
