@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from projections.months import classify, raised_by_income, settled_month
+from projections.months import month_status, raised_by_income, settled_month
 from projections.timeline import (
     COUNTED_INCOME,
     EXIT_BENEFITS,
@@ -169,16 +169,13 @@ class CitizenFold:
 
         Months after the timeline's last fact all share one status: classified once, copied.
         """
-        months, vector = self.months, self.vector
-        stop = months.stop
-        if first >= stop:
-            return
-        end = min(stop, max(first, settled_month(self._timeline)) + 1)
-        by_month = classify(self._timeline, list(range(first, end)), self.rules)
-        for month, status in by_month.items():
-            vector[month - months.start] = STATUS_INDEX[status]
-        if end < stop:
-            vector[end - months.start : stop - months.start] = bytes([vector[end - 1 - months.start]]) * (stop - end)
+        months, vector, timeline, rules = self.months, self.vector, self._timeline, self.rules
+        start, stop = months.start, months.stop
+        settled = max(first, settled_month(timeline))
+        for month in range(first, min(stop, settled + 1)):
+            vector[month - start] = STATUS_INDEX[month_status(timeline, month, rules)]
+        if settled + 1 < stop:
+            vector[settled + 1 - start :] = bytes([vector[settled - start]]) * (stop - settled - 1)
 
 
 def _after(event: AnyEvent, last: AnyEvent) -> bool:

@@ -4,8 +4,10 @@ Priority: ``out`` → ``exempt`` → the first positive category of the hierarch
 ``not_positive``. A fact *touches* a month when it holds on at least one of its days;
 exemption and self-support look at the month's last day only.
 
-Each spell is walked once to mark the months it touches with its category's rank (its
-place in the hierarchy table), so classifying many months costs little more than one.
+A month's category is the lowest rank (place in the hierarchy table) among the facts that
+touch it, unless its income gives a better one. Months after a citizen's last fact are all
+alike, so :func:`statuses` classifies one of them and copies it: a citizen costs the months
+of their history, not the months asked for.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from projections.timeline import Spell, Timeline
+from projections.timeline import Timeline
 from schemas.calendar import FOREVER, Day, Month, bounds, month_of_day
 from schemas.pools import Rules, configuration
 from schemas.statuses import CATEGORIES, EXEMPT, NOT_POSITIVE, OUT
@@ -45,39 +47,6 @@ _SELF_SUPPORT = configuration().self_support
 @functools.cache
 def _month_of(day: Day) -> Month:
     return month_of_day(day)
-
-
-def _touched(spell: Spell, lo: Month, hi: Month) -> range:
-    """Months in ``[lo, hi]`` that hold at least one day of ``[start, end)``."""
-    start, end = spell
-    last = hi if end == FOREVER else _month_of(end - 1)
-    return range(max(lo, _month_of(start)), min(hi, last) + 1)
-
-
-def _held_at_month_end(spell: Spell, lo: Month, hi: Month) -> range:
-    """Months in ``[lo, hi]`` whose last day lies in ``[start, end)``."""
-    start, end = spell
-    last = hi if end == FOREVER else _month_of(end) - 1
-    return range(max(lo, _month_of(start)), min(hi, last) + 1)
-
-
-def best_touching(timeline: Timeline, lo: Month, hi: Month) -> dict[Month, int]:
-    """Month in ``[lo, hi]`` → rank of the highest category whose fact touches it."""
-    best: dict[Month, int] = {}
-    first_day, last_day = bounds(lo)[0], bounds(hi)[1]
-    spells = [(_FACT_RANK.get(benefit), start, end) for start, end, benefit in timeline.benefits]
-    if timeline.education:
-        spells += [(_FACT_RANK["education"], start, end) for start, end in timeline.education]
-    for offer, held in timeline.offers.items():
-        spells += [(_FACT_RANK[offer], start, end) for start, end in held]
-    for rank, start, end in spells:
-        # Spells that end before the first month or start after the last one touch none.
-        if rank is None or end <= first_day or start > last_day:
-            continue
-        for month in _touched((start, end), lo, hi):
-            if rank < best.get(month, _NONE):
-                best[month] = rank
-    return best
 
 
 def benefit_on(timeline: Timeline, day: Day) -> str | None:
@@ -113,20 +82,39 @@ def settled_month(timeline: Timeline) -> Month:
 
 def classify(timeline: Timeline, months: list[Month], rules: Rules) -> dict[Month, str]:
     """:func:`statuses` of an enrolled citizen, month by month (``months`` sorted)."""
-    lo, hi = months[0], months[-1]
-    first_in = _month_of(timeline.enrolled_on)
-    out_from = _month_of(timeline.exit_on) if timeline.exit_on != FOREVER else hi + 1
-    exempt = {m for spell in timeline.exemption for m in _held_at_month_end(spell, lo, hi)}
-    best = best_touching(timeline, lo, hi)
-    result = {}
-    for month in months:
-        if month < first_in or month >= out_from:
-            result[month] = OUT
-        elif month in exempt:
-            result[month] = EXEMPT
-        else:
-            result[month] = _category(timeline, month, best.get(month, _NONE), rules)
-    return result
+    return {month: month_status(timeline, month, rules) for month in months}
+
+
+def month_status(timeline: Timeline, month: Month, rules: Rules) -> str:
+    """The status of an enrolled citizen in one month: out, exempt, a category or not positive."""
+    if month < _month_of(timeline.enrolled_on) or (
+        timeline.exit_on != FOREVER and month >= _month_of(timeline.exit_on)
+    ):
+        return OUT
+    first_day, last_day = bounds(month)
+    for start, end in timeline.exemption:
+        if start <= last_day < end:  # held on the month's last day
+            return EXEMPT
+    rank = _NONE
+    # A fact touches the month when it holds on one of its days: [start, end) meets it.
+    for start, end, benefit in timeline.benefits:
+        fact_rank = _FACT_RANK.get(benefit)
+        if fact_rank is not None and fact_rank < rank and start <= last_day and end > first_day:
+            rank = fact_rank
+    education = _FACT_RANK["education"]
+    if education < rank:
+        for start, end in timeline.education:
+            if start <= last_day and end > first_day:
+                rank = education
+                break
+    for offer, held in timeline.offers.items():
+        fact_rank = _FACT_RANK[offer]
+        if fact_rank < rank:
+            for start, end in held:
+                if start <= last_day and end > first_day:
+                    rank = fact_rank
+                    break
+    return _category(timeline, month, rank, rules)
 
 
 def _category(timeline: Timeline, month: Month, rank: int, rules: Rules) -> str:
