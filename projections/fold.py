@@ -35,6 +35,7 @@ from projections.timeline import (
     change_benefit,
     collect,
     collect_all,
+    dated_order,
     spells,
 )
 from schemas.calendar import month_of_day, parse_month
@@ -73,7 +74,18 @@ class CitizenFold:
     conflict check, happens before: ``streams.admission.admit(fold.events, event)``).
     """
 
-    __slots__ = ("pool", "months", "rules", "events", "vector", "_facts", "_timeline", "_last", "_last_day", "_full")
+    __slots__ = (
+        "pool",
+        "months",
+        "rules",
+        "events",
+        "vector",
+        "_facts",
+        "_timeline",
+        "_last_key",
+        "_last_day",
+        "_full",
+    )
 
     def __init__(self, pool: str, months: range, rules: Rules, events: Iterable[AnyEvent] = ()) -> None:
         self.pool = pool
@@ -87,7 +99,7 @@ class CitizenFold:
             self._full = False
             self._facts = Collected(pool=pool)
             self._timeline = Timeline()
-            self._last = None
+            self._last_key = None
             self._last_day = 0
 
     @property
@@ -101,10 +113,11 @@ class CitizenFold:
         facts, effective = collect_all(events, self.pool)
         self._facts = facts
         self._timeline = timeline = assemble(facts)
-        self._last = effective.dated[-1] if effective.dated else None
+        last = effective.dated[-1] if effective.dated else None
+        self._last_key = dated_order(last) if last is not None else None
         days = [e.day() for e in effective.income]
-        if self._last is not None:
-            days.append(self._last.day())
+        if last is not None:
+            days.append(last.day())
         self._last_day = max(days, default=0)
         if timeline.municipality is None:
             self.vector[:] = bytes([_OUT]) * len(self.months)
@@ -118,7 +131,7 @@ class CitizenFold:
             self.derive()
         elif kind is IncomeReported:
             self._add_income(event)
-        elif (self._last is None or _after(event, self._last)) and event.day() >= self._last_day:
+        elif (self._last_key is None or dated_order(event) > self._last_key) and event.day() >= self._last_day:
             self._add_last(event)
         else:
             self.derive()
@@ -142,7 +155,7 @@ class CitizenFold:
     def _add_last(self, event: AnyEvent) -> None:
         facts, timeline = self._facts, self._timeline
         collect(facts, (event,))
-        self._last = event
+        self._last_key = dated_order(event)
         day = event.day()
         self._last_day = timeline.last_day = day
         kind = type(event)
@@ -153,7 +166,7 @@ class CitizenFold:
             self._timeline = timeline = assemble(facts)
         else:
             fact = event.offer if kind in _OFFERS else _ON_OFF[kind]
-            held = spells(facts.on_off[fact], fact, [])
+            held = spells(facts.on_off[fact], fact, None)
             if fact == "education":
                 timeline.education = held
             elif fact == "exemption":
@@ -176,8 +189,3 @@ class CitizenFold:
             vector[month - start] = STATUS_INDEX[month_status(timeline, month, rules)]
         if settled + 1 < stop:
             vector[settled + 1 - start :] = bytes([vector[settled - start]]) * (stop - settled - 1)
-
-
-def _after(event: AnyEvent, last: AnyEvent) -> bool:
-    """``event`` sorts after ``last`` in event order (valid day, recorded, id)."""
-    return (event.at, event.recorded, event.id) > (last.at, last.recorded, last.id)

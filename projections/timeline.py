@@ -64,7 +64,7 @@ def order_key(event: AnyEvent) -> tuple[Day, dt.datetime, str]:
 
 
 # The same order for events that carry ``at`` (all but income and retractions), in C.
-_dated_order = operator.attrgetter("at", "recorded", "id")
+dated_order = operator.attrgetter("at", "recorded", "id")
 
 
 class _Facts(NamedTuple):
@@ -101,24 +101,24 @@ def effective_events(events: Iterable[AnyEvent], as_of: dt.datetime | None, warn
                 warnings.append(f"{r.id}: retracts {r.event}, {what}: no effect")
         dated = [e for e in dated if e.id not in retracted]
         income = [e for e in income if e.id not in retracted]
-    dated.sort(key=_dated_order)
+    dated.sort(key=dated_order)
     return _Facts(dated, income)
 
 
-def spells(changes: list[tuple[Day, bool, str]], fact: str, warnings: list[str]) -> list[Spell]:
+def spells(changes: list[tuple[Day, bool, str]], fact: str, warnings: list[str] | None) -> list[Spell]:
     """On/off changes (day, started?, event id) in event order → the spells the fact holds.
 
     All changes of one day apply in order and the state after the last of them holds from
-    that day, so a start and a later end on the same day leave no spell at all.
+    that day, so a start and a later end on the same day leave no spell at all. Anomalies
+    go to ``warnings`` unless it is None (the live fold has no audit to show them in).
     """
     result: list[Spell] = []
     is_open = False
     since: Day | None = None
     for index, (day, started, event_id) in enumerate(changes):
-        if started and is_open:
-            warnings.append(f"{event_id}: {fact} started while already open: no effect")
-        elif not started and not is_open:
-            warnings.append(f"{event_id}: {fact} ended with nothing open: no effect")
+        if warnings is not None and started == is_open:
+            what = "started while already open" if started else "ended with nothing open"
+            warnings.append(f"{event_id}: {fact} {what}: no effect")
         is_open = started
         if index + 1 < len(changes) and changes[index + 1][0] == day:
             continue  # the day is not over yet
