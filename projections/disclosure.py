@@ -8,8 +8,9 @@ and draws them as hidden. The exact figures stay in the report JSON (the agency'
 * Where parts add up to a shown total (enrolled = exempt + measured; the three groups of
   the positive citizens; the categories of a group) and exactly one part is hidden, the
   smallest other non-zero part is hidden too, so the hidden cell cannot be computed by
-  subtraction. Repeated until nothing changes, since one such step can leave exactly one
-  hidden part in another sum.
+  subtraction. Likewise a total hidden by that rule whose parts are all shown (a group
+  whose categories would add up to it) gets its smallest non-zero part hidden. Repeated
+  until nothing changes, since one step can leave exactly one hidden part in another sum.
 * ``requirement_met`` and ``achieved`` are verdicts, never hidden.
 
 Cells are named by their path in the aggregate: ``enrolled``, ``groups.employment``,
@@ -68,9 +69,12 @@ def sums(agg: Aggregate) -> list[tuple[str, list[str]]]:
 
 
 def complementary(values: dict[str, int], total: str, parts: Iterable[str], hidden: set[str]) -> str | None:
-    """The part to hide so a single hidden part of a shown total cannot be recovered, if any."""
+    """The part to hide so a hidden cell of a sum cannot be recovered, if any: with a shown
+    total, one hidden part would follow by subtraction; with a hidden total (itself hidden
+    by this rule one level up) and every part shown, the total would follow by addition."""
     parts = list(parts)
-    if total in hidden or sum(p in hidden for p in parts) != 1:
+    n_hidden = sum(p in hidden for p in parts)
+    if not (n_hidden == 1 and total not in hidden) and not (n_hidden == 0 and total in hidden):
         return None
     candidates = [p for p in parts if p not in hidden and values[p] > 0]
     return min(candidates, key=lambda p: (values[p], parts.index(p))) if candidates else None

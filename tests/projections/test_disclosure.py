@@ -40,9 +40,9 @@ def test_a_share_is_hidden_when_its_numerator_or_denominator_is():
     d = disclose(agg(not_positive=2, self_supporting=1, education=1), MIN_CELL)
     assert d.count("measured") is None and d.count("positive") is None
     assert d.share("positive", "measured") is None
-    d = disclose(agg(not_positive=30, self_supporting=2, foertidspension=10), MIN_CELL)
+    d = disclose(agg(not_positive=30, self_supporting=2, education=6, foertidspension=10), MIN_CELL)
     assert d.share("categories.self_supporting", "measured") is None
-    assert d.share("categories.foertidspension", "measured") == 10 / 42
+    assert d.share("categories.foertidspension", "measured") == 10 / 48
 
 
 def test_one_hidden_part_of_a_shown_total_hides_the_smallest_other_non_zero_part():
@@ -59,6 +59,14 @@ def test_one_hidden_part_of_a_shown_total_hides_the_smallest_other_non_zero_part
     assert {"categories.revalidering", "categories.ressourceforloeb"} <= d.hidden
     assert d.count("categories.ledighedsydelse") == 0
     assert d.count("categories.foertidspension") == 9
+
+
+def test_a_total_hidden_to_protect_a_neighbour_cannot_be_added_up_from_its_parts():
+    # company 6 is hidden beside other_benefit 3; its categories 6 + 0 would give it back
+    d = disclose(agg(not_positive=1, foertidspension=3, virksomhedspraktik=6), MIN_CELL)
+    assert {"groups.other_benefit", "groups.company", "categories.virksomhedspraktik"} <= d.hidden
+    assert d.count("categories.loentilskud") == 0
+    assert d.count("positive") == 9
 
 
 def test_two_hidden_parts_need_no_further_hiding():
