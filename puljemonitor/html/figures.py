@@ -1,9 +1,9 @@
 """The report's figures as inline SVG, drawn by matplotlib from :mod:`.model` rows.
 
 Text stays text in the SVG (``svg.fonttype = none``): searchable, selectable, readable by a
-screen reader, and small. Series differ in lightness *and* hatching, so they stay apart in
-greyscale print. A suppressed value is never drawn as a length: it gets a grey hatched
-marker labelled ``<5`` after the bar. Every bar carries an id ``bar-…`` (``bar-hidden-…``
+screen reader, and small. Series differ in lightness, so they stay apart in greyscale
+print. A suppressed value is never drawn as a length: it gets a white marker with a dashed
+outline, labelled ``<5``, after the bar. Every bar carries an id ``bar-…`` (``bar-hidden-…``
 for a marker), so a test can count them in the rendered page.
 """
 
@@ -30,13 +30,12 @@ plt.rcParams.update({
     "font.size": 7,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "hatch.linewidth": 0.6,
 })  # fmt: skip
 
-# Dark to light, with hatching on alternate series: apart in colour, greyscale and print.
+# Dark to light in even steps: apart in colour and in greyscale print. No hatching: an SVG
+# <pattern> fill costs Chromium's PDF printer megabytes per bar (17 MB for one figure).
 COLOURS = ("#1b3a6b", "#4f7fbf", "#9cbfe6", "#d9e6f5")
-HATCHES = ("", "////", "", "....")
-HIDDEN_COLOUR = "#bdbdbd"
+HIDDEN = {"facecolor": "#ffffff", "edgecolor": "#444444", "linestyle": (0, (2, 1)), "linewidth": 0.6}
 LINE_STYLES = ("-", "--", ":")
 MARKERS = ("o", "s", "^")
 WIDTH_IN = 7.2  # A4 portrait text width
@@ -55,7 +54,7 @@ def stacked(fig_data: Figure) -> plt.Figure:
     """Horizontal stacked bars, one row per participant, first row on top."""
     rows = fig_data.rows
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.3 + 0.155 * n))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 1.2 + 0.13 * n))
     ys = list(range(n))[::-1]
     totals = []
     for row in rows:
@@ -63,37 +62,36 @@ def stacked(fig_data: Figure) -> plt.Figure:
     top = max([*totals, fig_data.threshold or 0, (fig_data.reference or ("", 0))[1] or 0, 1e-9])
     marker_w = top * 0.025
     handles = [  # legend entries, whatever the first row shows
-        Patch(facecolor=COLOURS[i % 4], hatch=HATCHES[i % 4], edgecolor="white", label=label)
+        Patch(facecolor=COLOURS[i % 4], edgecolor="#888888", linewidth=0.3, label=label)
         for i, label in enumerate(fig_data.series.values())
     ]
-    for index, (y, row) in enumerate(zip(ys, rows)):
-        left = 0.0
-        hidden = 0
-        for i, key in enumerate(fig_data.series):
-            cell = row.cells[key]
-            if cell.hidden:
-                continue
-            bar = ax.barh(y, cell.value, left=left, height=0.72, color=COLOURS[i % 4], hatch=HATCHES[i % 4],
-                          edgecolor="white", linewidth=0.3)  # fmt: skip
-            bar.patches[0].set_gid(f"bar-{fig_data.number}-{index}-{key}")
-            left += cell.value
-        for key in fig_data.series:
-            if row.cells[key].hidden:
-                start = left + hidden * marker_w * 1.15
-                bar = ax.barh(y, marker_w, left=start, height=0.72, color=HIDDEN_COLOUR, hatch="xxxx",
-                              edgecolor="#6e6e6e", linewidth=0.3)  # fmt: skip
-                bar.patches[0].set_gid(f"bar-hidden-{fig_data.number}-{index}-{key}")
-                hidden += 1
-        end = left + hidden * marker_w * 1.15
-        text = "<5" if hidden else ""
+    lefts = [0.0] * n
+    for i, key in enumerate(fig_data.series):  # one barh per series: matplotlib's cost is per call
+        shown = [j for j, row in enumerate(rows) if not row.cells[key].hidden]
+        widths = [rows[j].cells[key].value for j in shown]
+        bars = ax.barh([ys[j] for j in shown], widths, left=[lefts[j] for j in shown], height=0.72,
+                       color=COLOURS[i % 4], edgecolor="white", linewidth=0.3)  # fmt: skip
+        for j, patch, width in zip(shown, bars.patches, widths):
+            patch.set_gid(f"bar-{fig_data.number}-{j}-{key}")
+            lefts[j] += width
+    markers = [(j, key) for j, row in enumerate(rows) for key in fig_data.series if row.cells[key].hidden]
+    ends = list(lefts)  # each row's hidden markers follow its shown bars, side by side
+    xs = []
+    for j, _key in markers:
+        xs.append(ends[j])
+        ends[j] += marker_w * 1.15
+    if markers:
+        bars = ax.barh([ys[j] for j, _ in markers], marker_w, left=xs, height=0.72, **HIDDEN)
+        for (j, key), patch in zip(markers, bars.patches):
+            patch.set_gid(f"bar-hidden-{fig_data.number}-{j}-{key}")
+    for j, row in enumerate(rows):
+        text = "<5" if any(row.cells[k].hidden for k in fig_data.series) else ""
         if fig_data.number == 4:
             text = (text + "  " if text else "") + row.note.split(";")[0]
         if text:
-            ax.text(end + top * 0.01, y, text, va="center", fontsize=6, color="#333333")
+            ax.text(ends[j] + top * 0.01, ys[j], text, va="center", fontsize=6, color="#333333")
     if any(c.hidden for r in rows for c in r.cells.values()):
-        handles.append(
-            Patch(facecolor=HIDDEN_COLOUR, hatch="xxxx", edgecolor="#6e6e6e", label="<5: skjult (færre end 5)")
-        )
+        handles.append(Patch(**HIDDEN, label="<5: skjult (færre end 5)"))
     if fig_data.threshold is not None:
         handles.append(ax.axvline(fig_data.threshold, color="#b2182b", linewidth=1, label="Resultatkrav 80 pct."))
     if fig_data.reference is not None and fig_data.reference[1] is not None:
@@ -112,7 +110,8 @@ def stacked(fig_data: Figure) -> plt.Figure:
     ax.grid(axis="x", color="#e0e0e0", linewidth=0.5)
     ax.set_axisbelow(True)
     ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=6.5)
-    fig.tight_layout()
+    height = fig.get_figheight()  # fixed margins: tight_layout would draw the figure twice
+    fig.subplots_adjust(left=1.45 / WIDTH_IN, right=0.98, top=1 - 0.6 / height, bottom=0.3 / height)
     return fig
 
 
