@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from projections.aggregates import aggregate
 from projections.reports import history_months, monthly_aggregates
 from puljemonitor.html import model, page
 from puljemonitor.replay import Reports
@@ -54,6 +55,10 @@ def render_html(
     if participant is not None:
         codes = report.participants[participant].codes
         focus_history = monthly_aggregates(tallies, pool, codes, months)
+    national_previous = None
+    previous = parse_month(report.month) - 1
+    if previous in months:  # "Hele landet" for the month before, from the same tallies
+        national_previous = aggregate(tallies.combined(tallies.municipalities(previous), previous), pool)
     view = model.build(
         report,
         history,
@@ -61,5 +66,6 @@ def render_html(
         focus=participant,
         focus_history=focus_history,
         unsuppressed=unsuppressed,
+        national_previous=national_previous,
     )
     return page.render(view)

@@ -10,6 +10,7 @@ for a marker), so a test can count them in the rendered page.
 from __future__ import annotations
 
 import io
+import math
 import re
 
 import matplotlib
@@ -41,8 +42,14 @@ MARKERS = ("o", "s", "^")
 WIDTH_IN = 7.2  # A4 portrait text width
 
 
+def _tick_percent(share: float) -> str:
+    """An axis tick: ``20 %``, or ``12,5 %`` when the tick is not a whole percent."""
+    whole = abs(share * 100 - round(share * 100)) < 1e-6
+    return danish.percent(share, 0 if whole else 1)
+
+
 def _pct_axis(ax, axis: str = "x") -> None:
-    fmt = FuncFormatter(lambda v, _: danish.percent(v))
+    fmt = FuncFormatter(lambda v, _: _tick_percent(v))
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
@@ -129,12 +136,12 @@ def lines(fig_data: Figure) -> plt.Figure:
             ys = [r.cells[key].value for r in fig_data.comparison]
             ax.plot(xs[: len(ys)], [float("nan") if v is None else v for v in ys], color=COLOURS[i], linestyle="--",
                     linewidth=0.8, alpha=0.7, label=f"Projektkommuner: {label}")  # fmt: skip
-    step = max(1, len(xs) // 12)
+    step = max(1, math.ceil(len(xs) / 9))  # at most 9 month labels: they must not overlap
     ax.set_xticks(xs[::step], [r.label for r in fig_data.rows][::step])
     _pct_axis(ax, "y")
     ax.set_ylim(bottom=0)
     ax.grid(axis="y", color="#e0e0e0", linewidth=0.5)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=6.5)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=6.5)
     fig.tight_layout()
     return fig
 

@@ -114,11 +114,13 @@ def count_cell(d: Disclosed, cell: str) -> Cell:
 
 
 def _overview(title: str, d: Disclosed, previous: Disclosed | None, month: str, previous_month: str, suppressed: bool):
+    first = "Borgere i projektet i alt" if title != "Hele landet" else "Borgere i alt"
+
     def pct(num: str, den: str) -> str:
         return danish.percent(d.share(num, den)) if d.share(num, den) is not None or d.share_hidden(num, den) else "–"
 
     rows = [
-        ("Borgere i projektet i alt", danish.number(d.count("enrolled")), "100 %"),
+        (first, danish.number(d.count("enrolled")), "100 %"),
         ("Heraf fritaget", danish.number(d.count("exempt")), pct("exempt", "enrolled")),
     ]
     requirement = []
@@ -155,6 +157,7 @@ def build(
     focus: str | None = None,
     focus_history: dict[str, Aggregate] | None = None,
     unsuppressed: bool = False,
+    national_previous: Aggregate | None = None,
 ) -> ReportView:
     """The report's view: ``history`` holds the project's aggregate for every month up to the
     report month (figure 3), from the same tallies as ``report``; ``focus`` names the
@@ -192,7 +195,8 @@ def build(
             True,
         )
     )
-    columns.append(_overview("Hele landet", national, None, report.month, prev, True))
+    national_prev = public(national_previous) if national_previous is not None else None
+    columns.append(_overview("Hele landet", national, national_prev, report.month, prev, True))
 
     def label(n: str) -> str:
         return f"{n} ({danish.number(discl[n].count('measured'))})"
@@ -224,6 +228,8 @@ def build(
          for m, a in trend_source.items()],
         note="Andel af borgerne uden fritagelsesmarkering, måned for måned.",
     ))  # fmt: skip
+    if any(c.hidden for row in figures[-1].rows for c in row.cells.values()):
+        figures[-1].note += " Måneder med et skjult tal (<5) er udeladt af linjen."
     if focus is not None:
         figures[-1].comparison = [
             Row(m, danish.short_month(m), {g: share_cell(public(a), f"groups.{g}", "measured") for g in TREND})

@@ -211,3 +211,17 @@ def test_html_usage_errors_say_what_to_do_in_one_line(log, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+
+
+def test_the_overview_gives_the_requirement_for_the_month_and_the_month_before(pages):
+    html, report = pages
+    nation = re.search(r'data-column="Hele landet".*?</section>', html, re.S).group(0)
+    assert "<td>Borgere i alt</td><td>42</td>" in nation
+    assert "<td>August 2021</td><td>0</td><td>0 %</td>" in nation  # everyone turns positive in September
+    assert f"<td>September 2021</td><td>{report['national']['positive']}</td><td>63 %</td>" in nation  # 22 / 35
+
+
+def test_axis_ticks_that_are_not_whole_percents_keep_their_decimal():
+    from puljemonitor.html.figures import _tick_percent
+
+    assert [_tick_percent(v) for v in (0.0, 0.2, 0.125, 0.025)] == ["0 %", "20 %", "12,5 %", "2,5 %"]
