@@ -225,3 +225,18 @@ def test_axis_ticks_that_are_not_whole_percents_keep_their_decimal():
     from puljemonitor.html.figures import _tick_percent
 
     assert [_tick_percent(v) for v in (0.0, 0.2, 0.125, 0.025)] == ["0 %", "20 %", "12,5 %", "2,5 %"]
+
+
+def test_the_demo_command_writes_the_html_report_beside_the_json_and_says_so(tmp_path):
+    import gzip
+
+    from tests.builders import demo_log
+
+    # a small demo log where the command looks for seed 3's, so it does not generate the full one
+    (tmp_path / "demo-seed3.jsonl.gz").write_bytes(gzip.compress(b"\n".join(demo_log(tmp_path)) + b"\n"))
+    result = runner.invoke(main, ["demo", "--seed", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    page = tmp_path / "report-2021-09.html"
+    assert (tmp_path / "report-2021-09.json").exists() and page.exists()
+    assert str(page) in result.output.strip().splitlines()[-1]
+    assert sorted(figure_data(page.read_text(encoding="utf-8"))) == [1, 2, 3, 4, 5, 6, 7]
