@@ -93,3 +93,17 @@ def build_report(
         achieved_count=sum(r.achieved for r in participants.values()),
         participant_count=len(participants),
     )
+
+
+def monthly_aggregates(
+    tallies: Tallies, pool: Pool, codes: Iterable[str], months: Iterable[Month]
+) -> dict[str, Aggregate]:
+    """The aggregate of ``codes`` in each of ``months`` (a report's development over time),
+    from the same tallies and the same :func:`aggregate` as the report itself."""
+    codes = list(codes)
+    return {format_month(m): aggregate(tallies.combined(codes, m), pool) for m in months}
+
+
+def history_months(pool: Pool, month: Month) -> list[Month]:
+    """The pool's months up to and including ``month``: the x axis of a development figure."""
+    return list(month_range(parse_month(pool.first_month), month))

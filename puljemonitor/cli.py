@@ -15,6 +15,7 @@ import msgspec
 from projections.audit import audit as audit_month
 from projections.reports import published_cutoff
 from puljemonitor import cli_live
+from puljemonitor.html import find_participant, render_report
 from puljemonitor.render import audit_table, report_table
 from puljemonitor.replay import Replay
 from puljemonitor.sharding import ShardedReplay, shards_for
@@ -136,22 +137,71 @@ def main() -> None:
 @click.option(
     "--rejected", type=click.Path(dir_okay=False), help="Write rejected lines (JSON Lines, with reason) here."
 )
-@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "table", "html"]), default="table", show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Write the report here (required for --format html: one HTML file)."
+)
+@click.option(
+    "--participant", help="HTML: the report as this participant's job centre reads it (name or municipality code)."
+)
+@click.option("--unsuppressed", is_flag=True, help="HTML, with --participant: its own figures without suppression.")
 @state_option
 @jobs_option
-def report(log, month, pool, as_of, as_published, count_social_frikort, rejected, fmt, state, jobs) -> None:
-    """Replay LOG and print the report of one month."""
+def report(
+    log,
+    month,
+    pool,
+    as_of,
+    as_published,
+    count_social_frikort,
+    rejected,
+    fmt,
+    out,
+    participant,
+    unsuppressed,
+    state,
+    jobs,
+) -> None:
+    """Replay LOG and print the report of one month (or write it as HTML with --out)."""
     if as_of and as_published:
         raise click.UsageError("--as-of and --as-published are mutually exclusive")
+    if fmt == "html" and pool.casefold() == "bir":
+        raise click.UsageError("BIR's HTML report is not available yet: the BIR pool is not implemented")
+    if fmt == "html" and not out:
+        raise click.UsageError("--format html writes a file: give it with --out PATH")
+    if fmt != "html" and (out or participant or unsuppressed):
+        raise click.UsageError("--out, --participant and --unsuppressed belong to --format html")
+    if unsuppressed and not participant:
+        raise click.UsageError("--unsuppressed shows one participant's own figures: give --participant too")
     pool_config = _pool(pool)
+    if participant:
+        try:
+            participant = find_participant(pool_config, participant)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--participant") from None
     if as_published:
         as_of = published_cutoff(pool_config, month)
     replay = _replay(log, state, rejected, jobs=jobs)
     try:
-        result = replay.report(pool_config, month, pools.Rules(count_social_frikort), as_of)
+        if fmt == "html":
+            _, page = render_report(
+                replay,
+                pool_config,
+                month,
+                pools.Rules(count_social_frikort),
+                as_of,
+                participant=participant,
+                unsuppressed=unsuppressed,
+            )
+        else:
+            result = replay.report(pool_config, month, pools.Rules(count_social_frikort), as_of)
     finally:
         replay.close()
-    _emit(result, fmt, report_table)
+    if fmt == "html":
+        Path(out).write_text(page, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+    else:
+        _emit(result, fmt, report_table)
 
 
 @main.command()
@@ -224,18 +274,20 @@ def demo(seed, month, out_dir) -> None:
     # The demo log holds deliberately invalid lines: keep them in the file, not on the screen.
     replay = _replay(str(log), None, str(out / "rejected.jsonl"), shown=0, jobs=0)
     try:
-        now = replay.report(pool_config, month, pools.Rules(), None)
+        now, page = render_report(replay, pool_config, month, pools.Rules(), None)
         published = replay.report(pool_config, month, pools.Rules(), published_cutoff(pool_config, month))
     finally:
         replay.close()
     name = f"report-{now.month}"
     (out / f"{name}.json").write_bytes(msgspec.json.format(msgspec.json.encode(now), indent=2))
+    (out / f"{name}.html").write_text(page, encoding="utf-8")
     (out / f"{name}-as-published.json").write_bytes(msgspec.json.format(msgspec.json.encode(published), indent=2))
     click.echo(report_table(now))
     click.echo(
         f"\nSom offentliggjort ({published.as_of}): {published.project.positive} positive af "
         f"{published.project.measured} målte; nu: {now.project.positive} af {now.project.measured}."
         f"\nJSON: {out / name}.json, {out / name}-as-published.json; afviste linjer: {out / 'rejected.jsonl'}"
+        f"\nHTML (som STAR udgiver rapporten; åbn i en browser, udskriv som PDF): {out / name}.html"
     )
 
 

@@ -97,8 +97,16 @@ class Reports:
         raise NotImplementedError
 
     def report(self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None) -> Report:
-        tallies = self.tallies(pool, report_months(pool, month), rules, as_of)
-        return build_report(tallies, pool=pool, month=month, rules=rules, as_of=as_of, counts=self.counts)
+        return self.report_and_tallies(pool, month, rules, as_of)[0]
+
+    def report_and_tallies(
+        self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None, more_months: Iterable[Month] = ()
+    ) -> tuple[Report, Tallies]:
+        """The report of ``month`` and the tallies it was built from, which also cover
+        ``more_months`` (a figure of earlier months reads them: one projection, not two)."""
+        tallies = self.tallies(pool, sorted({*report_months(pool, month), *more_months}), rules, as_of)
+        report = build_report(tallies, pool=pool, month=month, rules=rules, as_of=as_of, counts=self.counts)
+        return report, tallies
 
 
 class Replay(Reports):

@@ -55,9 +55,16 @@ class Pool(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     participants: tuple[Participant, ...] = ()
 
 
+class Disclosure(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Small-number suppression of published figures (spec §9): counts 1..min_cell-1 are hidden."""
+
+    min_cell: Positive
+
+
 class Configuration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     contract: ContractBounds
     self_support: SelfSupport
+    disclosure: Disclosure
     pools: dict[str, Pool]
 
 

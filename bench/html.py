@@ -1,0 +1,65 @@
+"""How long the HTML report takes after the replay, and how big it is (issue 9 targets:
+under 2 s, under 3 MB).
+
+    python bench/html.py                 # the make-demo log (seed 1), report 2021-09
+    python bench/html.py --month 2023-03
+
+The demo log is read from out/demo-seed1.jsonl.gz (written by ``make demo``) or generated
+into bench-data/. Printed: the projection of the report and its earlier months (the tallies
+figure 3 reads), the page itself (model, seven SVG figures, template), and the file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# This file is called html.py: take its own directory off the path, or it shadows the
+# standard library's html package that matplotlib's dependencies import.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+from projections.reports import history_months  # noqa: E402
+from puljemonitor.demo import generate  # noqa: E402
+from puljemonitor.html import render_html  # noqa: E402
+from puljemonitor.replay import Replay  # noqa: E402
+from schemas import pools  # noqa: E402
+from schemas.calendar import parse_month  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--month", default="2021-09")
+    parser.add_argument("--out", default=str(ROOT / "out" / "bench-report.html"))
+    args = parser.parse_args()
+    log = ROOT / "out" / "demo-seed1.jsonl.gz"
+    if not log.exists():
+        log = ROOT / "bench-data" / "demo-seed1.jsonl.gz"
+        if not log.exists():
+            log.parent.mkdir(exist_ok=True)
+            generate(str(log), seed=1, scale=1.0)
+    pool = pools.pool("afklaringspuljen")
+    month = parse_month(args.month)
+    replay = Replay(quiet=True)
+    started = time.perf_counter()
+    counts = replay.ingest(str(log))
+    replayed = time.perf_counter()
+    report, tallies = replay.report_and_tallies(pool, month, pools.Rules(), None, history_months(pool, month))
+    projected = time.perf_counter()
+    page = render_html(report, tallies, pool)
+    rendered = time.perf_counter()
+    Path(args.out).parent.mkdir(exist_ok=True)
+    Path(args.out).write_text(page, encoding="utf-8")
+    size = Path(args.out).stat().st_size
+    print(f"log              {log.relative_to(ROOT)}: {counts.lines:,} lines, replay {replayed - started:.1f} s")
+    print(f"projection       {projected - replayed:.2f} s  (report {args.month} and the months before it)")
+    print(f"HTML page        {rendered - projected:.2f} s  (model, 7 SVG figures, template)")
+    print(f"after the replay {rendered - replayed:.2f} s  (target < 2 s)")
+    print(f"file size        {size / 1e6:.2f} MB  (target < 3 MB): {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The monthly report as STAR publishes it, as one self-contained HTML file (issue 9).
+
+:mod:`.model` turns the report and its monthly aggregates into figure rows (suppressed per
+spec §9), :mod:`.figures` draws them as SVG, :mod:`.page` writes the page, :mod:`.danish`
+formats numbers and dates. :func:`render_report` is the one entry point: it computes the
+report with the same replay functions as the JSON, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from projections.aggregates import aggregate
+from projections.reports import history_months, monthly_aggregates
+from puljemonitor.html import model, page
+from puljemonitor.replay import Reports
+from schemas import pools
+from schemas.calendar import Month, parse_month
+from schemas.pools import Pool, Rules
+from schemas.reports import Report
+
+
+def find_participant(pool: Pool, name_or_code: str) -> str:
+    """A participant's name from its name or one of its municipality codes; ValueError if none."""
+    for p in pool.participants:
+        if name_or_code.casefold() == p.name.casefold() or name_or_code in p.codes:
+            return p.name
+    raise ValueError(f"{name_or_code!r} is not a participant of {pool.label} (name or municipality code)")
+
+
+def render_report(
+    replay: Reports,
+    pool: Pool,
+    month: Month,
+    rules: Rules,
+    as_of: dt.datetime | None,
+    *,
+    participant: str | None = None,
+    unsuppressed: bool = False,
+) -> tuple[Report, str]:
+    """The report of ``month`` and its HTML page (as a job centre reads it, given ``participant``)."""
+    months = history_months(pool, month)
+    report, tallies = replay.report_and_tallies(pool, month, rules, as_of, months)
+    return report, render_html(report, tallies, pool, participant=participant, unsuppressed=unsuppressed)
+
+
+def render_html(
+    report: Report, tallies, pool: Pool, *, participant: str | None = None, unsuppressed: bool = False
+) -> str:
+    """The page of ``report``, with figure 3 read from the ``tallies`` it was built from."""
+    months = history_months(pool, parse_month(report.month))
+    project_codes = [code for p in pool.participants for code in p.codes]
+    history = monthly_aggregates(tallies, pool, project_codes, months)
+    focus_history = None
+    if participant is not None:
+        codes = report.participants[participant].codes
+        focus_history = monthly_aggregates(tallies, pool, codes, months)
+    national_previous = None
+    previous = parse_month(report.month) - 1
+    if previous in months:  # "Hele landet" for the month before, from the same tallies
+        national_previous = aggregate(tallies.combined(tallies.municipalities(previous), previous), pool)
+    view = model.build(
+        report,
+        history,
+        pools.configuration().disclosure.min_cell,
+        focus=participant,
+        focus_history=focus_history,
+        unsuppressed=unsuppressed,
+        national_previous=national_previous,
+    )
+    return page.render(view)
