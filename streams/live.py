@@ -41,9 +41,6 @@ from schemas.statuses import STATUSES
 from streams.admission import Admission, admit
 from streams.intake import Outcome, accept
 
-_STATUS_INDEX = {name: i for i, name in enumerate(STATUSES)}
-
-
 # --------------------------------------------------------------------------- records
 
 
