@@ -1,13 +1,15 @@
-"""Benchmark of the live path: catch-up throughput of one worker, and end-to-end latency.
+"""Benchmark of the live path: catch-up throughput of one and of two workers, and end-to-end latency.
 
     python bench/live.py                       # 1 M events, a local broker from tests/kafka/broker.py
     python bench/live.py --events 0.2          # 200 k events (faster to try)
+    python bench/live.py --workers 1,2         # catch-up with one worker, then (fresh) with two
     python bench/live.py --broker HOST:PORT    # an existing broker
 
 1. Catch-up: the demo log (about N events) is produced into a fresh events topic first; then
-   one worker starts. Throughput = events / (first status record written → last aggregate
-   record written), from the records' broker timestamps (CreateTime, set by the worker's
-   producer), so worker start-up and group join are not counted.
+   the workers start (a fresh deployment per worker count, same events topic). Throughput =
+   events / (first status batch written → last feed record written), from the records' broker
+   timestamps (CreateTime, set by the worker's producer), so start-up and group join are not
+   counted.
 2. Latency: with the worker idle and caught up, new citizens are enrolled at a steady rate
    (default 1,000 events/s for 30 s), round-robin over municipalities. The latency of event k
    of municipality X is the CreateTime of the first aggregate record of X (month 2021-09) that
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--rate", type=int, default=1000, help="events/s in the latency phase")
     parser.add_argument("--seconds", type=int, default=30, help="length of the latency phase")
+    parser.add_argument("--workers", default="1", help="worker counts to measure catch-up with, e.g. 1,2")
     parser.add_argument("--profile", action="store_true", help="record the worker with py-spy (if installed)")
     args = parser.parse_args()
 
@@ -61,93 +64,108 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, broker: str) -> None:
-    from puljemonitor.kafka_log import produce, read_records
+    from puljemonitor.kafka_log import ensure_topic, produce
 
     tag = uuid.uuid4().hex[:6]
-    env = {
-        **os.environ,
-        "PULJEMONITOR_BROKER": broker,
-        "PULJEMONITOR_APP_ID": f"bench-{tag}",
-        "PULJEMONITOR_PARTITIONS": str(args.partitions),
-        **{
-            f"PULJEMONITOR_{t.upper()}_TOPIC": f"{t}-{tag}"
-            for t in ("events", "statuses", "counts", "aggregates", "rejected", "stats")
-        },
-    }
-    topics = {t: env[f"PULJEMONITOR_{t.upper()}_TOPIC"] for t in ("events", "statuses", "aggregates", "stats")}
+    events = f"events-{tag}"
     result: dict = {"events_millions": args.events, "partitions": args.partitions, "cpus": os.cpu_count()}
-    worker = None
-    state = tempfile.mkdtemp(prefix="bench-live-")
+    log = log_for(args.events)
+    ensure_topic(broker, events, args.partitions)
+    began = time.perf_counter()
+    with open(log, "rb") as lines:
+        summary = produce(lines, broker, events)
+    result["produce_events_per_s"] = round(summary.sent / (time.perf_counter() - began))
+    n = summary.sent
+    print(f"produced {n} events ({result['produce_events_per_s']}/s)", file=sys.stderr)
+    last: Deployment | None = None
+    for count in (int(w) for w in args.workers.split(",")):
+        if last is not None:
+            last.stop()
+        last = Deployment(broker, events, args.partitions, f"{tag}-{count}")
+        last.start(count, profile=args.profile)
+        seconds = last.catch_up(n)
+        result[f"catch_up_{count}_workers_seconds"] = round(seconds, 1)
+        result[f"catch_up_{count}_workers_events_per_s"] = round(n / seconds)
+        print(f"catch-up, {count} worker(s): {n} events in {seconds:.1f}s = {n / seconds:.0f}/s", file=sys.stderr)
     try:
-        log = log_for(args.events)
-        from puljemonitor.kafka_log import ensure_topic
-
-        ensure_topic(broker, topics["events"], args.partitions)
-        began = time.perf_counter()
-        with open(log, "rb") as lines:
-            summary = produce(lines, broker, topics["events"])
-        result["produce_events_per_s"] = round(summary.sent / (time.perf_counter() - began))
-        n = summary.sent
-        print(f"produced {n} events ({result['produce_events_per_s']}/s)", file=sys.stderr)
-
-        out = open(Path(state) / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen([sys.executable, "-m", "puljemonitor", "worker", "--state-dir", state, "--loglevel", "info"],
-                                  env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
-        spy = None
-        if args.profile:
-            spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker.pid), "--duration", "60", "-r", "50",
-                                    "-f", "raw", "-o", str(DATA / "live-profile.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        # Catch-up: wait until the worker has consumed everything and the output is quiet.
-        last_change, last_seen, lines_done = time.monotonic(), None, 0
-        while True:
-            time.sleep(2.0)
-            stats = [json.loads(r.value) for r in read_records(broker, topics["stats"], missing_ok=True)]
-            lines_done = stats[-1]["lines"] if stats else 0
-            ends = _end_offsets(broker, topics["aggregates"])
-            if ends != last_seen:
-                last_seen, last_change = ends, time.monotonic()
-            print(f"  consumed {lines_done}/{n}, aggregate records {sum((ends or {}).values())}", file=sys.stderr)
-            if lines_done >= n and time.monotonic() - last_change > 5:
-                break
-            if worker.poll() is not None:
-                raise SystemExit(f"worker exited {worker.returncode}, see {state}/worker.log")
-        first = min(_timestamps(broker, topics["statuses"], first=True))
-        last = max(_timestamps(broker, topics["aggregates"], first=False))
-        seconds = (last - first) / 1000
-        result["catch_up_seconds"] = round(seconds, 1)
-        result["catch_up_events_per_s"] = round(n / seconds)
-        result["aggregate_records"] = sum(last_seen.values())
-        print(f"catch-up: {n} events in {seconds:.1f}s = {n / seconds:.0f}/s", file=sys.stderr)
-        if spy is not None:
-            spy.wait()
-
-        # Latency at a steady rate.
-        result.update(_latency(broker, topics, args.rate, args.seconds))
+        result.update(_latency(broker, events, last.topics["feed"], args.rate, args.seconds))
         print(json.dumps(result, indent=2))
+        DATA.mkdir(exist_ok=True)
         (DATA / "live-result.json").write_text(json.dumps(result, indent=2))
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        last.stop()
+
+
+class Deployment:
+    """One app id and its own internal and output topics, reading the shared events topic."""
+
+    def __init__(self, broker: str, events: str, partitions: int, tag: str) -> None:
+        self.broker = broker
+        self.topics = {t: f"{t}-{tag}" for t in ("statuses", "counts", "feed", "rejected", "intake")}
+        self.env = {
+            **os.environ,
+            "PULJEMONITOR_BROKER": broker,
+            "PULJEMONITOR_APP_ID": f"bench-{tag}",
+            "PULJEMONITOR_PARTITIONS": str(partitions),
+            "PULJEMONITOR_EVENTS_TOPIC": events,
+            **{f"PULJEMONITOR_{t.upper()}_TOPIC": name for t, name in self.topics.items()},
+        }
+        self.workers: list[subprocess.Popen] = []
+        self.state = tempfile.mkdtemp(prefix="bench-live-")
+
+    def start(self, count: int, profile: bool = False) -> None:
+        for i in range(count):
+            out = open(Path(self.state) / f"worker{i}.log", "wb")  # noqa: SIM115
+            self.workers.append(subprocess.Popen(
+                [sys.executable, "-m", "puljemonitor", "worker", "--state-dir", f"{self.state}/w{i}", "--loglevel", "info"],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT))  # fmt: skip
+        if profile:
+            subprocess.Popen(["py-spy", "record", "--pid", str(self.workers[0].pid), "--duration", "60", "-r", "50",
+                              "-f", "raw", "-o", str(DATA / "live-profile.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+    def catch_up(self, n: int) -> float:
+        """Wait until every event is accounted for and the feed is quiet; seconds from the first
+        status batch to the last feed record."""
+        from puljemonitor.kafka_log import read_latest
+
+        last_change, last_seen = time.monotonic(), None
+        while True:
+            time.sleep(2.0)
+            intake = read_latest(self.broker, self.topics["intake"])
+            done = sum(r["lines"] for r in intake.values())
+            ends = _end_offsets(self.broker, self.topics["feed"])
+            if ends != last_seen:
+                last_seen, last_change = ends, time.monotonic()
+            print(f"  absorbed {done}/{n}, feed records {sum((ends or {}).values())}", file=sys.stderr)
+            if done >= n and time.monotonic() - last_change > 5:
+                break
+            for worker in self.workers:
+                if worker.poll() is not None:
+                    raise SystemExit(f"worker exited {worker.returncode}, see {self.state}")
+        first = min(_timestamps(self.broker, self.topics["statuses"], first=True))
+        last = max(_timestamps(self.broker, self.topics["feed"], first=False))
+        return (last - first) / 1000
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+        self.workers = []
 
 
 def _end_offsets(broker: str, topic: str) -> dict | None:
-    from kafka import KafkaConsumer, TopicPartition
+    from confluent_kafka import Consumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=broker)
+    consumer = Consumer({"bootstrap.servers": broker, "group.id": "bench", "isolation.level": "read_committed"})
     try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or not metadata.partitions:
             return None
-        return {
-            p: o
-            for p, o in (
-                (tp.partition, o) for tp, o in consumer.end_offsets([TopicPartition(topic, p) for p in parts]).items()
-            )
-        }
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in metadata.partitions}
     finally:
         consumer.close()
 
@@ -164,51 +182,50 @@ def _timestamps(broker: str, topic: str, first: bool) -> list[int]:
     return [r.timestamp for r in read_records(broker, topic)]
 
 
-def _latency(broker: str, topics: dict, rate: int, seconds: int) -> dict:
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+def _latency(broker: str, events: str, feed: str, rate: int, seconds: int) -> dict:
+    """Enroll new citizens at a steady rate; each one's latency is from handing it to the
+    producer to the committed feed record that first counts it (read_committed)."""
+    from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
     from puljemonitor.kafka_log import read_latest
     from schemas import reference
 
     month = "2021-09"
     codes = sorted(reference.municipalities())
-    latest = read_latest(broker, topics["aggregates"])
-    base = {
-        code: (latest.get(f"afklaringspuljen/municipality/{code}/{month}") or {}).get("enrolled", 0) for code in codes
-    }
+    key_of = {code: f"afklaringspuljen/municipality/{code}/{month}" for code in codes}
+    latest = read_latest(broker, feed)
+    base = {code: (latest.get(key_of[code]) or {"figures": {"enrolled": 0}})["figures"]["enrolled"] for code in codes}
     sent: dict[str, list[float]] = {code: [] for code in codes}
     latencies: list[float] = []
     done = threading.Event()
-    watched = {f"afklaringspuljen/municipality/{code}/{month}".encode(): code for code in codes}
+    watched = {key.encode(): code for code, key in key_of.items()}
 
     def watch() -> None:
-        consumer = KafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False, group_id=None)
-        parts = consumer.partitions_for_topic(topics["aggregates"])
-        tps = [TopicPartition(topics["aggregates"], p) for p in parts]
-        consumer.assign(tps)
-        consumer.seek_to_end(*tps)
-        counted = {code: 0 for code in codes}
+        consumer = Consumer({"bootstrap.servers": broker, "group.id": f"bench-{uuid.uuid4().hex[:6]}",
+                             "isolation.level": "read_committed", "enable.auto.commit": False})  # fmt: skip
+        parts = consumer.list_topics(feed, timeout=10).topics[feed].partitions
+        consumer.assign([TopicPartition(feed, p, OFFSET_END) for p in parts])
+        counted = dict.fromkeys(codes, 0)
         while not done.is_set():
-            for records in consumer.poll(timeout_ms=200).values():
-                for r in records:
-                    code = watched.get(r.key)
-                    if code is None:
-                        continue
-                    now = json.loads(r.value)["enrolled"] - base[code]
-                    while counted[code] < now and counted[code] < len(sent[code]):
-                        latencies.append(r.timestamp / 1000 - sent[code][counted[code]])
-                        counted[code] += 1
+            for r in consumer.consume(1000, timeout=0.2):
+                code = watched.get(r.key()) if r.error() is None else None
+                if code is None:
+                    continue
+                now = json.loads(r.value())["figures"]["enrolled"] - base[code]
+                seen = time.time()
+                while counted[code] < now and counted[code] < len(sent[code]):
+                    latencies.append(seen - sent[code][counted[code]])
+                    counted[code] += 1
         consumer.close()
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    time.sleep(2.0)
-    producer = KafkaProducer(bootstrap_servers=broker, acks=1, linger_ms=0)
+    time.sleep(3.0)
+    producer = Producer({"bootstrap.servers": broker, "linger.ms": 0})
     total = rate * seconds
     start = time.time()
     for k in range(total):
-        target = start + k / rate
-        delay = target - time.time()
+        delay = start + k / rate - time.time()
         if delay > 0:
             time.sleep(delay)
         code = codes[k % len(codes)]
@@ -216,7 +233,8 @@ def _latency(broker: str, topics: dict, rate: int, seconds: int) -> dict:
         event = {"id": "enr", "type": "enrolled", "citizen": citizen, "recorded": "2020-08-03T10:00:00+02:00",
                  "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": code}  # fmt: skip
         sent[code].append(time.time())
-        producer.send(topics["events"], key=citizen.encode(), value=json.dumps(event).encode())
+        producer.produce(events, key=citizen.encode(), value=json.dumps(event).encode())
+        producer.poll(0)
     producer.flush()
     achieved = total / (time.time() - start)
     deadline = time.time() + 30

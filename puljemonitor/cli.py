@@ -291,5 +291,5 @@ def demo(seed, month, out_dir) -> None:
     )
 
 
-for command in (cli_live.worker, cli_live.produce, cli_live.compare):
+for command in (cli_live.worker, cli_live.produce, cli_live.compare, cli_live.status):
     main.add_command(command)

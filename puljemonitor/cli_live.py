@@ -11,63 +11,68 @@ import sys
 import click
 
 from schemas import pools
-from streams.settings import Topics, setting
+from streams import settings as settings_module
 
 broker_option = click.option(
     "--broker", default=None, help="Kafka bootstrap HOST:PORT [env PULJEMONITOR_BROKER, default localhost:9092]."
 )
 
 
-def _broker(value: str | None) -> str:
-    return value or setting("broker")
+def _settings(**options) -> settings_module.Settings:
+    """The settings chain (defaults ← environment ← these options) for the tools."""
+    try:
+        return settings_module.load(options)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
-@click.command()
-@broker_option
-@click.option(
-    "--state-dir", default=None, help="Where RocksDB tables live [env PULJEMONITOR_STATE_DIR, default ./state]."
-)
-@click.option(
-    "--partitions",
-    type=int,
-    default=None,
-    help="Partitions of the events and statuses topics [env PULJEMONITOR_PARTITIONS, default 8].",
-)
-@click.option("--app-id", default=None, help="Faust app id = consumer group [env PULJEMONITOR_APP_ID].")
-@click.option("--events-topic", default=None, help="[env PULJEMONITOR_EVENTS_TOPIC, default events]")
-@click.option("--aggregates-topic", default=None, help="[env PULJEMONITOR_AGGREGATES_TOPIC, default aggregates]")
-@click.option("--rejected-topic", default=None, help="[env PULJEMONITOR_REJECTED_TOPIC, default rejected]")
-@click.option("--pool", default=None, help="[env PULJEMONITOR_POOL, default afklaringspuljen]")
-@click.option(
-    "--count-social-frikort", is_flag=True, default=None, help="Rule variant [env PULJEMONITOR_COUNT_SOCIAL_FRIKORT=1]."
-)
+def settings_options(command):
+    """One option per :class:`streams.settings.Settings` field, with its variable in the help."""
+    from streams.settings import env_name, fields
+
+    for info in reversed(fields()):
+        name = "--" + info.name.replace("_", "-")
+        doc = _field_docs().get(info.name, "")
+        help_text = f"{doc} [env {env_name(info.name)}; default {info.default}]"
+        if info.type is bool:
+            option = click.option(name, info.name, flag_value=True, default=None, help=help_text)
+        else:
+            option = click.option(name, info.name, default=None, help=help_text, metavar=_metavar(info))
+        command = option(command)
+    return command
+
+
+def _metavar(info) -> str:
+    return {int: "N", float: "SECONDS"}.get(info.type, "TEXT")
+
+
+def _field_docs() -> dict[str, str]:
+    """Each setting's documentation: the string under its field in streams/settings.py."""
+    import ast
+    import inspect
+
+    from streams import settings as module
+
+    tree = ast.parse(inspect.getsource(module.Settings))
+    body = tree.body[0].body
+    docs = {}
+    for field, doc in zip(body, body[1:]):
+        if isinstance(field, ast.AnnAssign) and isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant):
+            docs[field.target.id] = doc.value.value
+    return docs
+
+
+@click.command(context_settings={"max_content_width": 120})
+@settings_options
 @click.option("--loglevel", default="warning", show_default=True)
-def worker(
-    broker,
-    state_dir,
-    partitions,
-    app_id,
-    events_topic,
-    aggregates_topic,
-    rejected_topic,
-    pool,
-    count_social_frikort,
-    loglevel,
-) -> None:
-    """Run a stream worker: events → citizen states → live aggregates (until stopped)."""
-    from streams.app import Settings, run_worker
+def worker(loglevel: str, **options) -> None:
+    """Run a live worker: events → citizen states → municipality and national figures on the feed topic.
 
-    settings = Settings()
-    settings.broker = _broker(broker)
-    for name, value in (("state_dir", state_dir), ("partitions", partitions), ("app_id", app_id), ("pool", pool)):
-        if value is not None:
-            setattr(settings, name, value)
-    if count_social_frikort:
-        settings.count_social_frikort = True
-    settings.topics = Topics.from_env(events=events_topic, aggregates=aggregates_topic, rejected=rejected_topic)
-    pools.pool(settings.pool)
-    sys.argv = [sys.argv[0], "worker"]  # faust's Worker reads argv
-    run_worker(settings, loglevel)
+    Every setting below can also be given as its environment variable; the option wins.
+    """
+    from streams.worker import run_worker
+
+    run_worker(_settings(**options), loglevel)
 
 
 @click.command()
@@ -92,9 +97,9 @@ def produce(log, broker, topic, partitions, key_file) -> None:
     from puljemonitor.kafka_log import produce as send
     from puljemonitor.replay import open_log
 
-    broker = _broker(broker)
-    topic = topic or setting("events_topic")
-    ensure_topic(broker, topic, partitions or int(setting("partitions")))
+    settings = _settings(broker=broker, events_topic=topic, partitions=partitions)
+    broker, topic = settings.broker, settings.events_topic
+    ensure_topic(broker, topic, settings.partitions)
     key = load_key(key_file) if key_file else None
 
     def refused(number: int, reason: str) -> None:
@@ -109,7 +114,9 @@ def produce(log, broker, topic, partitions, key_file) -> None:
 @click.command()
 @broker_option
 @click.option("--events-topic", default=None, help="[env PULJEMONITOR_EVENTS_TOPIC, default events]")
-@click.option("--aggregates-topic", default=None, help="[env PULJEMONITOR_AGGREGATES_TOPIC, default aggregates]")
+@click.option(
+    "--aggregates-topic", default=None, help="The feed topic [env PULJEMONITOR_FEED_TOPIC, default aggregates]"
+)
 @click.option(
     "--month", "months", multiple=True, help="Only these months (repeatable); default every month of the pool."
 )
@@ -121,15 +128,16 @@ def compare(broker, events_topic, aggregates_topic, months, pool, count_social_f
     from puljemonitor.replay import Replay
     from schemas.calendar import parse_month
 
-    broker = _broker(broker)
-    topics = Topics.from_env(events=events_topic, aggregates=aggregates_topic)
-    pool_config = pools.pool(pool or setting("pool"))
-    rules = pools.Rules(count_social_frikort)
+    settings = _settings(broker=broker, events_topic=events_topic, feed_topic=aggregates_topic,
+                         count_social_frikort=count_social_frikort or None)  # fmt: skip
+    broker = settings.broker
+    pool_config = pools.pool(pool or "afklaringspuljen")
+    rules = pools.Rules(settings.count_social_frikort)
     wanted = [parse_month(m) for m in months] or None
-    actual = read_latest(broker, topics.aggregates)  # first: the replay must not be older than it
+    actual = read_latest(broker, settings.feed_topic)  # first: the replay must not be older than it
     replay = Replay()
     try:
-        replay.ingest(f"kafka://{broker}/{topics.events}")
+        replay.ingest(f"kafka://{broker}/{settings.events_topic}")
         expected = expected_outputs(replay, pool_config, rules, wanted)
     finally:
         replay.close()
@@ -141,3 +149,27 @@ def compare(broker, events_topic, aggregates_topic, months, pool, count_social_f
                f"input {counts.lines} messages: {counts.applied} applied, {counts.duplicates} duplicates, "
                f"{counts.rejected} rejected", err=True)  # fmt: skip
     sys.exit(1 if diffs else 0)
+
+
+@click.command()
+@settings_options
+def status(**options) -> None:
+    """The deployment's input accounting and whether its figures have caught up (exit 0), or not (exit 1)."""
+    from tabulate import tabulate
+
+    from streams.progress import FIELDS, read_progress
+
+    settings = _settings(**options)
+    progress = read_progress(settings)
+    rows = [
+        [p, progress.partitions.get(p, {}).get("next_offset", 0), end, progress.behind(p),
+         *(progress.partitions.get(p, {}).get(f, 0) for f in FIELDS)]
+        for p, end in sorted(progress.ends.items())
+    ]  # fmt: skip
+    totals = progress.totals
+    rows.append(["all", "", "", sum(progress.behind(p) for p in progress.ends), *(totals[f] for f in FIELDS)])
+    click.echo(tabulate(rows, headers=["partition", "absorbed to", "end", "behind", *FIELDS]))
+    lag = ", ".join(f"{topic} {n}" for topic, n in progress.internal_lag.items())
+    state = "caught up" if progress.caught_up else "catching up"
+    click.echo(f"{settings.events_topic} → {settings.group}: {state} (internal records not yet processed: {lag})")
+    sys.exit(0 if progress.caught_up else 1)

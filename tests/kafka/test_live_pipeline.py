@@ -1,10 +1,11 @@
-"""The live system against a real broker: its aggregates must equal the offline replay exactly.
+"""The live system against a real broker: its feed must equal the offline replay exactly.
 
-Every test runs real ``puljemonitor worker`` subprocesses (Faust, RocksDB tables) with their
-own app id, topics and state dirs, feeds them a small demo log, and waits until the latest
-records of the compacted aggregates topic equal — field by field, every month of the pool,
-every municipality, participant, the project and the nation — the offline replay
-(:class:`Replay` + ``build_report``) of the same events topic, and stay equal.
+Every test runs real ``puljemonitor worker`` subprocesses (Quix Streams, RocksDB state,
+changelogs, Kafka transactions) with their own app id, topics and state dirs, feeds them a
+small demo log, and waits until the latest records of the compacted feed topic equal —
+field by field, every month of the pool, every municipality, participant, the project and
+the nation — the offline replay (:class:`Replay` + ``build_report``) of the same events
+topic, and stay equal.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from kafka import KafkaProducer
 from puljemonitor.kafka_log import differences, expected_outputs, read_latest, read_records
 from puljemonitor.replay import Replay
 from schemas import pools
-from streams.app import STALLED_EXIT
 from tests import builders
 from tests.builders import citizen_key
 
@@ -59,16 +59,16 @@ class Live:
             "PULJEMONITOR_PARTITIONS": str(PARTITIONS),
             **{
                 f"PULJEMONITOR_{t.upper()}_TOPIC": f"{t}-{tag}"
-                for t in ("events", "statuses", "counts", "aggregates", "rejected", "stats")
+                for t in ("events", "statuses", "counts", "feed", "rejected", "intake")
             },
         }
         self.events = self.env["PULJEMONITOR_EVENTS_TOPIC"]
-        self.aggregates = self.env["PULJEMONITOR_AGGREGATES_TOPIC"]
+        self.aggregates = self.env["PULJEMONITOR_FEED_TOPIC"]
         self.rejected = self.env["PULJEMONITOR_REJECTED_TOPIC"]
-        self.stats = self.env["PULJEMONITOR_STATS_TOPIC"]
+        self.intake = self.env["PULJEMONITOR_INTAKE_TOPIC"]
         self.workers: dict[str, subprocess.Popen] = {}
         self._state_of: dict[str, str | None] = {}
-        self.restarts = 0
+        self.args: list[str] = []
         self._producer: KafkaProducer | None = None
         self._logs: list = []
 
@@ -79,24 +79,20 @@ class Live:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115
         self._logs.append(log)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "puljemonitor", "worker", "--state-dir", str(state_dir), "--loglevel", "info"],
+            [sys.executable, "-m", "puljemonitor", "worker", "--state-dir", str(state_dir), "--loglevel", "info", *self.args],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp,
         )  # fmt: skip
         self.workers[name] = proc
         return proc
 
     def supervise(self) -> None:
-        """Restart a worker that exited because Faust stopped delivering a partition, as the
-        deployment's supervisor does (compose: restart: unless-stopped); any other exit fails."""
+        """A worker that exits on its own fails the test (it has no reason to)."""
         for name, proc in list(self.workers.items()):
-            if proc.poll() == STALLED_EXIT:
-                self.restarts += 1
-                self.start(name, self._state_of[name])
-            elif proc.poll() is not None:
+            if proc.poll() is not None:
                 pytest.fail(f"worker {name} exited {proc.returncode}:\n{self.log_tail(name)}")
 
     def wait_processing(self, name: str = "w1", timeout: float = 60.0) -> int:
-        """Wait until this incarnation of the worker reports consumed messages; how many."""
+        """Wait until this incarnation of the worker says it absorbed events; how many."""
         proc = self.workers[name]
         path = self.tmp / f"{name}.log"
         deadline = time.monotonic() + timeout
@@ -105,11 +101,11 @@ class Live:
             mine = [
                 ln
                 for ln in path.read_text(errors="replace").splitlines()
-                if f"] [{proc.pid}] " in ln and "] input {" in ln
+                if f" [{proc.pid}] " in ln and " absorbed " in ln
             ]
-            consumed = int(mine[-1].split("'lines': ")[1].split(",")[0]) if mine else 0
-            if consumed:  # the first report can be all zeros
-                return consumed
+            absorbed = int(mine[-1].split(" absorbed ")[1].split()[0]) if mine else 0
+            if absorbed:  # a commit of the other stages alone reports 0
+                return absorbed
             time.sleep(0.1)
         pytest.fail(f"{name} did not start processing in {timeout}s:\n{self.log_tail(name)}")
 
@@ -175,32 +171,10 @@ class Live:
             + f"\nconsumer lag (uncommitted messages) per partition: {self.lag()}\n{logs}"
         )  # fmt: skip
 
-    def skip_ahead(self, topic: str, messages: int, timeout: float = 60.0) -> int:
-        """Move the stopped group's committed offsets ``messages`` past where they are on each
-        partition of ``topic``, as a consumer that dropped messages would; how many were skipped."""
-        from kafka import KafkaAdminClient
-        from kafka.errors import NoError
-        from kafka.structs import OffsetAndMetadata
-
-        group = self.env["PULJEMONITOR_APP_ID"]
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:  # a killed member stays in the group until its session times out
-                committed = {
-                    tp: meta.offset for tp, meta in admin.list_group_offsets(group)[group].items() if tp.topic == topic
-                }
-                ends = _end_offsets(self.bootstrap, list(committed))
-                target = {tp: min(offset + messages, ends[tp]) for tp, offset in committed.items()}
-                errors = admin.alter_group_offsets(
-                    group, {tp: OffsetAndMetadata(o, "", -1) for tp, o in target.items()}
-                )
-                if all(e is NoError for e in errors.values()):
-                    return sum(target[tp] - committed[tp] for tp in committed)
-                assert time.monotonic() < deadline, f"could not move offsets of {group}: {errors}"
-                time.sleep(1.0)
-        finally:
-            admin.close()
+    def intake_totals(self) -> dict[str, int]:
+        """The deployment's input accounting: the intake records of every events partition, added up."""
+        records = read_latest(self.bootstrap, self.intake)
+        return {f: sum(r[f] for r in records.values()) for f in ("lines", "applied", "duplicates", "rejected")}
 
     def lag(self) -> dict[str, int] | str:
         """Messages not yet committed by the worker group, per source partition: tells a
@@ -209,7 +183,7 @@ class Live:
 
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-            group = self.env["PULJEMONITOR_APP_ID"]
+            group = self.env["PULJEMONITOR_APP_ID"] + "-standard"
             committed = admin.list_group_offsets(group)[group]
             admin.close()
             ends = _end_offsets(self.bootstrap, list(committed))
@@ -254,20 +228,43 @@ def test_end_to_end_equals_replay_and_accounts_for_every_message(live: Live, dem
     letters = {r.key: json.loads(r.value) for r in read_records(live.bootstrap, live.rejected)}
     assert len(letters) == counts.rejected > 0
     assert all(letter["reason"] and letter["topic"] == live.events for letter in letters.values())
-    # Accounting: every message applied, duplicate or rejected (this worker never crashed).
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        stats = [json.loads(r.value) for r in read_records(live.bootstrap, live.stats)]
-        if stats and stats[-1]["lines"] == len(demo_log):
-            break
-        time.sleep(1)
-    last = stats[-1]
-    assert last["lines"] == len(demo_log) == counts.lines
-    assert (last["applied"], last["duplicates"], last["rejected"]) == (
-        counts.applied,
-        counts.duplicates,
-        counts.rejected,
-    )
+    # Accounting, for the whole deployment, from the intake records.
+    _wait_accounted(live, counts)
+    # Every feed record is self-describing and valid against the published schema.
+    _assert_feed_records_valid(live)
+
+
+def _wait_accounted(live: Live, counts, timeout: float = 15.0) -> None:
+    want = {
+        "lines": counts.lines,
+        "applied": counts.applied,
+        "duplicates": counts.duplicates,
+        "rejected": counts.rejected,
+    }
+    deadline = time.monotonic() + timeout
+    while (got := live.intake_totals()) != want and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert got == want
+
+
+def _assert_feed_records_valid(live: Live) -> None:
+    import jsonschema
+
+    from streams.feed import json_schema, parse_feed_key
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    records = list(read_records(live.bootstrap, live.aggregates))
+    assert records
+    versions: dict[bytes, int] = {}
+    for record in records:
+        value = json.loads(record.value)
+        validator.validate(value)
+        pool, level, code, month = parse_feed_key(record.key.decode())
+        assert (value["pool"], value["level"], value["code"], value["month"]) == (pool, level, code, month)
+        assert value["version"] >= versions.get(record.key, 0), "a key's version went down"
+        versions[record.key] = value["version"]
+    for record in read_records(live.bootstrap, live.intake):
+        validator.validate(json.loads(record.value))
 
 
 def test_sigkilled_worker_restarts_to_the_same_numbers(live: Live, demo_log: list[bytes]) -> None:
@@ -332,7 +329,7 @@ def test_duplicates_and_any_order_give_the_same_result(live: Live, demo_log: lis
     replay.ingest_lines(demo_log)
     original = expected_outputs(replay, POOL, RULES)
     shuffled, _ = live.expected()
-    assert differences(original, shuffled, POOL) == []
+    assert original == shuffled
 
 
 def test_survivor_takes_over_from_a_killed_worker(live: Live, demo_log: list[bytes]) -> None:
@@ -347,24 +344,10 @@ def test_survivor_takes_over_from_a_killed_worker(live: Live, demo_log: list[byt
     live.wait_equal(timeout=180)
 
 
-def test_messages_the_consumer_skipped_are_read_again(live: Live, demo_log: list[bytes]) -> None:
-    """The group's committed offsets jump past messages no worker processed, as Faust's consumer
-    did around a rebalance in CI; the worker sees the gap against the position stored in its
-    table (streams/positions.py) and reads the skipped messages again."""
-    first, second = _chunks(demo_log, 2)
-    live.send(first)
-    live.start()
-    live.wait_equal()
-    live.kill()
-    live.send(second)
-    assert live.skip_ahead(live.events, 15) > 0
-    live.start()
-    live.wait_equal()
-    assert "were not delivered; reading them directly" in live.log_tail(lines=10_000)
-
-
 def test_bad_input_of_each_kind_is_dead_lettered_with_its_reason(live: Live, demo_log: list[bytes]) -> None:
-    good = demo_log[:200]
+    enrolled = [line for line in demo_log if b'"enrolled"' in line][:15]
+    citizens = {citizen_key(line) for line in enrolled}
+    good = [line for line in demo_log if citizen_key(line) in citizens]  # their whole histories
     base = {"id": "x1", "type": "died", "citizen": "c1", "recorded": "2021-01-01T00:00:00+01:00", "at": "2021-01-01"}
     bad = {
         "not_json": (b"c1", b"this is not json"),
@@ -395,8 +378,77 @@ def test_bad_input_of_each_kind_is_dead_lettered_with_its_reason(live: Live, dem
     for needle in ("not valid JSON", "empty", "keyed by their citizen", "CPR", "`$.at`"):
         assert any(needle in r for r in reasons), (needle, reasons)
     assert all({"topic", "partition", "offset", "raw"} <= set(letter) for letter in letters)
-    stats = [json.loads(r.value) for r in read_records(live.bootstrap, live.stats)]
-    assert stats[-1]["lines"] == len(good) + len(bad) == replay.counts.lines
-    assert (stats[-1]["applied"], stats[-1]["duplicates"], stats[-1]["rejected"]) == (
-        replay.counts.applied, replay.counts.duplicates, replay.counts.rejected,
-    )  # fmt: skip
+    assert replay.counts.lines == len(good) + len(bad)
+    _wait_accounted(live, replay.counts)
+
+
+def test_at_least_once_gives_the_same_numbers_through_a_crash(live: Live, demo_log: list[bytes]) -> None:
+    """Exactly-once is the default; the versioned, absolute records must not need it."""
+    live.args = ["--processing-guarantee", "at-least-once"]
+    lines = demo_log * 2
+    random.Random(3).shuffle(lines)
+    first, second = _chunks(lines, 2)
+    live.send(first)
+    live.start()
+    live.wait_processing()
+    live.kill()  # uncommitted work is redelivered to the next incarnation
+    live.send(second)
+    live.start()
+    live.wait_equal()
+    _, replay = live.expected()
+    _wait_accounted(live, replay.counts)
+
+
+def test_a_paused_zombie_changes_no_figure_after_it_resumes(live: Live, demo_log: list[bytes]) -> None:
+    """SIGSTOP a worker mid-stream past the session timeout; another takes its partitions;
+    then SIGCONT: whatever the zombie sends from its open transaction is fenced off."""
+    first, second = _chunks(demo_log, 2)
+    live.send(first)
+    live.start("w1", state="a")
+    live.wait_equal()
+    live.start("w2", state="b")
+    time.sleep(8.0)  # w2 joined and was given a share of the partitions
+    zombie = live.workers.pop("w1")
+    feeder = threading.Thread(target=_feed_slowly, args=(live, second, 10, 5.0))
+    feeder.start()
+    time.sleep(1.0)
+    zombie.send_signal(signal.SIGSTOP)  # mid-transaction, holding partitions
+    feeder.join()
+    try:
+        time.sleep(15.0)  # past session.timeout.ms (10 s): w2 now owns every partition
+        expected = live.wait_equal(timeout=120)
+    finally:
+        zombie.send_signal(signal.SIGCONT)
+    time.sleep(8.0)  # the zombie resumes, finds itself fenced, rejoins or stops
+    diffs = differences(expected, read_latest(live.bootstrap, live.aggregates), POOL)
+    assert diffs == []
+    zombie.kill()
+    zombie.wait()
+    _, replay = live.expected()
+    _wait_accounted(live, replay.counts)
+
+
+def test_broker_outage_under_load_recovers_within_seconds(
+    live: Live, demo_log: list[bytes], local_kafka: LocalKafka
+) -> None:
+    """The broker stops for 10 s while events arrive; after it is back and every event is in
+    the topic, the figures equal the replay within RECOVERY seconds."""
+    first, second = _chunks(demo_log, 2)
+    live.send(first)
+    live.start()
+    live.wait_processing()
+    local_kafka.stop()
+    time.sleep(10.0)
+    local_kafka.start()
+    live._producer = None  # a fresh client after the outage
+    live.send(second)
+    returned = time.monotonic()
+    live.wait_equal(timeout=RECOVERY, settle=1.0)
+    elapsed = time.monotonic() - returned
+    assert elapsed <= RECOVERY
+    assert live.workers["w1"].poll() is None, "the worker must ride out an outage, not exit"
+
+
+#: How soon after the broker returns the figures must be right again (issue 7: 10 s; the
+#: broker's own restart and the clients' reconnect back-off are inside it).
+RECOVERY = 10.0

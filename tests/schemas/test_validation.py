@@ -151,12 +151,12 @@ def test_kafka_messages_are_checked_like_the_live_worker_checks_them():
 
 def test_a_whitespace_message_is_empty_on_both_sides():
     from schemas import pools
-    from streams.live import citizen_step
+    from streams.live import CitizenStore, fold_step
 
-    pool = pools.pool("afklaringspuljen")
+    store = CitizenStore(pools.pool("afklaringspuljen"), pools.Rules())
     rejected = []
     Replay().ingest_messages([(b"c1", b"  \n")], rejected.append)
-    live = citizen_step(None, b"c1", b"  \n", pool=pool, months=range(0), rules=pools.Rules())
+    live = fold_step(store, {}, b"c1", b"  \n")
     assert rejected[0].reason == live.reason == "empty message value"
 
 

@@ -1,14 +1,16 @@
 """The live path without a broker: the three stages' pure functions equal the offline replay.
 
-The simulation below plays what Kafka and Faust do — partitioned topics, tables, redelivery,
-crashes between a table write and a send, stale and reordered status updates, rebuilding
-derived counts from persisted views — and compares the outputs with :class:`Replay`.
+The simulation below plays what Kafka and Quix Streams do — partitioned state committed per
+checkpoint, transactions aborted after a crash (with the in-memory folds outliving them),
+redelivery, duplicates, reordered and stale batches from a fenced worker, and the totals
+rebuilt from stored counts — and compares the outputs with :class:`Replay`.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 
 import msgspec
 import pytest
@@ -17,23 +19,10 @@ from puljemonitor.kafka_log import Refused, differences, expected_outputs, prepa
 from puljemonitor.replay import Replay
 from schemas import pools
 from schemas.calendar import parse_month
-from streams.live import (
-    CitizenState,
-    Outcome,
-    Projection,
-    Totals,
-    citizen_step,
-    dead_letter,
-    decode_counts,
-    decode_state,
-    decode_update,
-    encode,
-    fold_step,
-    months_of,
-    output_key,
-    parse_output_key,
-    view_key,
-)  # fmt: skip
+from streams.feed import FeedRecord, feed_key, participant_code
+from streams.intake import Outcome
+from streams.live import CitizenStore, Coalesced, Totals, apply_batch, fold_step, months_of, municipality_figures
+from streams.records import StatusBatch, StatusUpdate, dead_letter, encode
 from tests.builders import citizen_key, demo_log
 
 POOL = pools.pool("afklaringspuljen")
@@ -47,93 +36,102 @@ def demo_lines(tmp_path_factory) -> list[bytes]:
     return demo_log(tmp_path_factory.mktemp("demo"))
 
 
-class Pipeline:
-    """Three stages with dict 'tables' and list 'topics', as Kafka and Faust behave at least once.
+class DictState:
+    """A key's state as the stages see it (Quix's ``State``): get_bytes/set_bytes over a dict."""
 
-    A table is a worker's local store plus its changelog (what another worker restores). A
-    crash keeps what the local store already has but loses the changelog write and the
-    sends of the message being processed, which is then redelivered to the same worker; a
-    failover moves everything to a worker that has only the changelogs.
+    def __init__(self, data: dict, prefix: bytes) -> None:
+        self.data, self.prefix = data, prefix
+
+    def get_bytes(self, key: bytes, default: bytes | None = None) -> bytes | None:
+        return self.data.get(self.prefix + b"|" + key, default)
+
+    def set_bytes(self, key: bytes, value: bytes) -> None:
+        self.data[self.prefix + b"|" + key] = value
+
+
+class Pipeline:
+    """Three stages with dict state committed per checkpoint, as Quix Streams runs them.
+
+    ``crash()`` is a worker that died between checkpoints: the uncommitted state and sends
+    are gone and the messages since the last commit are delivered again; the in-memory folds
+    of stage 1 survive on purpose (an aborted transaction that the cache outlived).
     """
 
-    def __init__(self, rng: random.Random | None = None) -> None:
-        self.rng = rng
-        self.citizens: dict[str, bytes] = {}
-        self.citizens_changelog: dict[str, bytes] = {}
-        self.views: dict[str, bytes] = {}
-        self.views_changelog: dict[str, bytes] = {}
-        self.stored_counts: dict[str, bytes] = {}
-        self.projection = Projection(POOL)
-        self.totals = Totals(POOL, MONTHS)
-        self.statuses: list[bytes] = []
-        self.counts_topic: list[bytes] = []
-        self.output: dict[str, object] = {}
+    def __init__(self) -> None:
+        self.citizens = CitizenStore(POOL, RULES)
+        self.state1: dict = {}
+        self.committed1: dict = {}
+        self.state2: dict = {}
+        self.coalesced = Coalesced()
+        self.batches: list[StatusBatch] = []
+        self.totals_state: dict = {}
+        self.totals: Totals | None = None
+        self.output: dict[str, dict] = {}
         self.rejected: list[dict] = []
-        self.output_totals = False
+        self.uncommitted: list[tuple[bytes | None, bytes]] = []
 
-    def feed(self, key: bytes | None, raw: bytes, offset: int = 0, crash: bool = False) -> Outcome:
-        result = citizen_step(None, key, raw, pool=POOL, months=MONTHS, rules=RULES, lookup=self.citizens.get)
+    def feed(self, key: bytes | None, raw: bytes, offset: int = 0) -> Outcome:
+        self.uncommitted.append((key, raw))
+        result = fold_step(self.citizens, DictState(self.state1, key or b"null"), key, raw)
         if result.outcome is Outcome.REJECTED:
-            self.rejected.append(json.loads(dead_letter(result, raw, key, "events", 0, offset)))
-            return result.outcome
-        if result.state is not None:
-            self.citizens[result.citizen] = result.state
-            if crash:  # local store written; changelog write and sends lost; redelivered
-                return result.outcome
-            self.citizens_changelog[result.citizen] = result.state
-        self.statuses.extend(encode(u) for u in result.updates)
+            self.rejected.append(json.loads(dead_letter(result.reason, raw, key, "events", 0, offset)))
+        for update in result.updates:
+            self.coalesced.add(update)
         return result.outcome
 
-    def project(self, shuffle: bool = False, crash_rate: float = 0.0) -> None:
-        pending, self.statuses = self.statuses, []
-        if shuffle and self.rng:
-            self.rng.shuffle(pending)  # reordering across producers; stale versions must lose
-        for data in pending:
-            if self.rng is not None and self.rng.random() < crash_rate:
-                self._view(data, changelog=False)  # crashed after the local write
-                self.rebuild()  # the restart: derived counts from the local views
-            self._emit(self._view(data))  # (re)delivered
+    def commit(self) -> None:
+        self.batches.extend(self.coalesced.batches(POOL.name))
+        self.committed1 = dict(self.state1)
+        self.uncommitted = []
 
-    def _view(self, data: bytes, changelog: bool = True) -> set:
-        update = decode_update(data)
-        vkey = view_key(update.municipality, update.citizen)
-        store, changed = self.projection.apply(self.views.get(vkey), update)
-        if store:
-            self.views[vkey] = data
-            if changelog:
-                self.views_changelog[vkey] = data
-        return changed
+    def crash(self) -> None:
+        again, self.uncommitted = self.uncommitted, []
+        self.state1 = dict(self.committed1)
+        self.coalesced = Coalesced()
+        for key, raw in again:
+            self.feed(key, raw)
 
-    def rebuild(self) -> None:
-        """A restart: derived counts from the persisted views only, then re-emit everything."""
-        self.projection = Projection(POOL)
-        self._emit(self.projection.rebuild(self.views.values()))
+    def project(self, rng: random.Random | None = None, stale: list[StatusBatch] = ()) -> None:
+        pending, self.batches = [*self.batches, *stale], []
+        if rng is not None:
+            rng.shuffle(pending)  # reordered; stale versions must lose
+        for batch in pending:
+            counts, changed = apply_batch(DictState(self.state2, batch.municipality.encode()), batch)
+            for month in changed:
+                key = feed_key(POOL.name, "municipality", month, batch.municipality)
+                self.output[key] = msgspec.to_builtins(municipality_figures(counts, month, POOL))
+            if changed:
+                self.total(counts)
 
-    def fail_over(self) -> None:
-        """Another worker takes over with nothing but the changelogs."""
-        self.citizens = dict(self.citizens_changelog)
-        self.views = dict(self.views_changelog)
-        self.rebuild()
+    def total(self, counts) -> None:
+        dirty = set()
+        if self.totals is None:
+            self.totals = Totals(POOL)
+            self.totals.restore(lambda code: self.totals_state.get(code))
+            dirty = self.totals.everything()
+        stored = self.totals_state.get(counts.municipality)
+        from streams.records import counts_decoder
 
-    def _emit(self, keys) -> None:
-        keys = set(keys)
-        for (code, month), agg in self.projection.records(keys):
-            self.output[output_key(POOL, "municipality", month, code)] = json.loads(agg)
-        for code in sorted({code for code, _ in keys}):
-            self.counts_topic.append(encode(self.projection.counts(code, MONTHS)))
+        if stored is None or counts_decoder.decode(stored).version <= counts.version:
+            self.totals_state[counts.municipality] = encode(counts)
+        dirty |= self.totals.apply(counts)
+        participants = {p.name: p for p in POOL.participants}
+        for figures in self.totals.figures(dirty):
+            code = participant_code(participants[figures.participant]) if figures.participant else None
+            key = feed_key(POOL.name, figures.level, figures.month, code)
+            value = figures.figures
+            if figures.level == "participant":
+                self.output[key] = {
+                    "level": "participant", "code": code, "figures": msgspec.to_builtins(value.aggregate),
+                    "achieved": value.achieved, "best_month": value.best_month, "best_share": value.best_share,
+                }  # fmt: skip
+            else:
+                self.output[key] = msgspec.to_builtins(value)
 
-    def total(self) -> None:
-        pending, self.counts_topic = self.counts_topic, []
-        dirty = self.totals.rebuild(self.stored_counts.values()) if not self.output_totals else set()
-        self.output_totals = True
-        for data in pending:
-            update = decode_counts(data)
-            stored = self.stored_counts.get(update.municipality)
-            if stored is None or decode_counts(stored).version <= update.version:
-                self.stored_counts[update.municipality] = data
-            dirty |= self.totals.apply(update)
-        for key, value in self.totals.records(dirty):
-            self.output[key] = json.loads(value)
+
+def _comparable(output: dict) -> dict:
+    """Municipality/project/nation values are bare figures; wrap them like feed records."""
+    return {k: v if isinstance(v, dict) and "level" in v else {"level": k.split("/")[1], "figures": v} for k, v in output.items()}
 
 
 def _expected(lines: list[bytes]) -> dict:
@@ -146,114 +144,85 @@ def test_live_equals_replay_in_order(demo_lines):
     pipe = Pipeline()
     for line in demo_lines:
         pipe.feed(citizen_key(line), line)
+    pipe.commit()
     pipe.project()
-    pipe.total()
-    assert differences(_expected(demo_lines), pipe.output, POOL, CHECK) == []
+    assert differences(_expected(demo_lines), _comparable(pipe.output), POOL, CHECK) == []
 
 
-def test_the_incremental_step_sends_what_the_full_step_would_and_equals_the_replay(demo_lines):
-    """fold_step (the fast per-event step) fed in arrival order, duplicates and shuffling
-    included: its updates, projected, give the replay's figures, and it sends nothing for
-    an event that changed no status."""
-    rng = random.Random(11)
+def test_duplicates_shuffles_crashes_and_stale_batches_change_nothing(demo_lines):
+    """Every event twice, shuffled; commits at random; crashes that abort the open transaction
+    while the folds in memory outlive it; batches re-sent late by a fenced worker."""
+    rng = random.Random(7)
     messages = [(citizen_key(line), line) for line in demo_lines] * 2
     rng.shuffle(messages)
-    folds: dict = {}
     pipe = Pipeline()
-    silent = 0
-    for key, raw in messages:
-        result = fold_step(folds, key, raw, pool=POOL, months=MONTHS, rules=RULES)
-        if result.outcome is Outcome.APPLIED and not result.updates:
-            silent += 1
-        pipe.statuses.extend(encode(u) for u in result.updates)
-    pipe.project()
-    pipe.total()
-    assert differences(_expected([raw for _, raw in messages]), pipe.output, POOL, CHECK) == []
-    assert silent > 0
-
-
-def test_duplicates_shuffles_crashes_failovers_and_stale_updates_change_nothing(demo_lines):
-    rng = random.Random(7)
-    messages = [(citizen_key(line), line) for line in demo_lines] * 2  # every event twice
-    rng.shuffle(messages)  # within and across citizens
-    pipe = Pipeline(rng)
-    replayed_statuses = []
+    stale: list[StatusBatch] = []
+    crashes = 0
     for i, (key, raw) in enumerate(messages):
-        crash = rng.random() < 0.05
-        pipe.feed(key, raw, i, crash=crash)
-        if crash:
-            pipe.feed(key, raw, i)  # redelivered after the restart
+        pipe.feed(key, raw, i)
         if rng.random() < 0.01:
-            replayed_statuses.extend(pipe.statuses)  # a zombie re-sends old updates later
-            pipe.project(shuffle=True, crash_rate=0.05)
-            pipe.total()
-        if rng.random() < 0.005:
-            pipe.rebuild()
-        if rng.random() < 0.003:
-            pipe.project(crash_rate=0.05)
-            pipe.fail_over()
-    pipe.statuses.extend(replayed_statuses)
-    pipe.project(shuffle=True, crash_rate=0.05)
-    pipe.fail_over()
-    pipe.total()
-    # The replay of the same messages, in the order they arrived.
+            crashes += 1
+            pipe.crash()
+        if rng.random() < 0.02:
+            pipe.commit()
+            if rng.random() < 0.3:
+                stale.extend(pipe.batches)  # a zombie sends these again, later
+            pipe.project(rng)
+    pipe.commit()
+    pipe.project(rng, stale)
+    assert crashes > 5 and stale
     expected = _expected([raw for _, raw in messages])
-    assert differences(expected, pipe.output, POOL, CHECK) == []
+    assert differences(expected, _comparable(pipe.output), POOL, CHECK) == []
 
 
-def test_rebuild_from_views_equals_incremental(demo_lines):
+def test_a_fold_that_outlived_an_aborted_transaction_is_rebuilt_from_the_state():
+    enrolled = b'{"type":"enrolled","id":"e1","citizen":"c1","recorded":"2020-08-03T10:00:00+02:00","at":"2020-08-01","pool":"afklaringspuljen","municipality":"101"}'
+    died = b'{"type":"died","id":"d1","citizen":"c1","recorded":"2020-09-03T10:00:00+02:00","at":"2020-09-01"}'
     pipe = Pipeline()
-    for line in demo_lines:
-        pipe.feed(citizen_key(line), line)
-    pipe.project()
-    incremental = dict(pipe.projection.tallies)
-    fresh = Projection(POOL)
-    fresh.rebuild(pipe.views.values())
-    nonzero = lambda t: {k: {s: n for s, n in c.items() if n} for k, c in t.items() if any(c.values())}  # noqa: E731
-    assert nonzero(fresh.tallies) == nonzero(incremental)
-    assert fresh.versions == pipe.projection.versions
+    pipe.feed(b"c1", enrolled)
+    pipe.commit()
+    pipe.feed(b"c1", died)  # applied in memory and in the open transaction …
+    pipe.state1 = dict(pipe.committed1)  # … which is aborted
+    assert len(pipe.citizens.folds["c1"].events) == 2
+    assert pipe.feed(b"c1", died) is Outcome.APPLIED  # not a duplicate: the state does not have it
+    assert len(pipe.citizens.folds["c1"].events) == 2
 
 
-def test_stale_version_is_ignored_and_equal_is_idempotent():
-    projection = Projection(POOL)
-    from streams.live import StatusUpdate
-
-    new = StatusUpdate("c1", "101", 3, MONTHS.start, bytes([0] * 2 + [len("x")] * 0 + [9] * (len(MONTHS) - 2)))
+def test_stale_and_equal_versions_change_no_count():
+    state = DictState({}, b"101")
+    vector = bytes([1] * len(MONTHS))
+    new = StatusUpdate("c1", "101", 3, MONTHS.start, vector)
     old = StatusUpdate("c1", "101", 2, MONTHS.start, bytes([0] * len(MONTHS)))
-    store, changed = projection.apply(None, new)
-    assert store and changed
-    assert projection.apply(encode(new), old) == (False, set())
-    assert projection.apply(encode(new), new) == (True, set())  # stored again, counted once
+    counts, changed = apply_batch(state, StatusBatch(POOL.name, "101", [new]))
+    assert changed and counts.version == 3
+    again, unchanged = apply_batch(state, StatusBatch(POOL.name, "101", [old, new]))
+    assert unchanged == set() and again == counts
+
+
+def test_coalescing_keeps_the_latest_version_per_citizen_and_batches_per_municipality():
+    coalesced = Coalesced()
+    for version, code in ((1, "101"), (3, "101"), (2, "101"), (1, "147")):
+        coalesced.add(StatusUpdate("c1", code, version, 0, b"\x00"))
+    batches = list(coalesced.batches(POOL.name))
+    assert [(b.municipality, [u.version for u in b.updates]) for b in batches] == [("101", [3]), ("147", [1])]
+    assert list(coalesced.batches(POOL.name)) == []
 
 
 def test_changed_enrollment_withdraws_citizen_from_old_municipality():
     base = {"citizen": "c1", "recorded": "2020-08-03T10:00:00+02:00"}
-    late = {
-        "type": "enrolled",
-        "id": "e2",
-        "at": "2020-07-28",
-        "pool": "afklaringspuljen",
-        "municipality": "147",
-        **base,
-    }
-    first = {
-        "type": "enrolled",
-        "id": "e1",
-        "at": "2020-07-30",
-        "pool": "afklaringspuljen",
-        "municipality": "101",
-        **base,
-    }
+    late = {"type": "enrolled", "id": "e2", "at": "2020-07-28", "pool": "afklaringspuljen", "municipality": "147", **base}
+    first = {"type": "enrolled", "id": "e1", "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": "101", **base}
     pipe = Pipeline()
-    for event in (first, late):  # the earlier enrollment arrives second and wins
-        pipe.feed(b"c1", json.dumps(event).encode())
+    pipe.feed(b"c1", json.dumps(first).encode())
+    pipe.commit()
     pipe.project()
-    pipe.total()
+    pipe.feed(b"c1", json.dumps(late).encode())  # the earlier enrollment arrives second and wins
+    pipe.commit()
+    pipe.project()
     month = "2021-09"
     assert pipe.output[f"afklaringspuljen/municipality/147/{month}"]["enrolled"] == 1
     assert pipe.output[f"afklaringspuljen/municipality/101/{month}"]["enrolled"] == 0
     assert pipe.output[f"afklaringspuljen/nation/{month}"]["enrolled"] == 1
-    assert decode_state(pipe.citizens["c1"]).homes == ["101", "147"]
 
 
 @pytest.mark.parametrize(
@@ -288,25 +257,42 @@ def test_bad_messages_are_dead_lettered_with_reason_and_no_cpr(key, raw, reason)
     assert reason in letter["reason"]
     assert letter["offset"] == 42 and letter["topic"] == "events" and letter["partition"] == 0
     assert "0101901234" not in json.dumps(letter)
-    assert pipe.citizens == {} and pipe.statuses == []
+    assert pipe.state1 == {} and pipe.coalesced.latest == {}
 
 
-def test_conflict_is_rejected_and_duplicate_reemits():
+def test_conflict_is_rejected_and_a_duplicate_sends_nothing():
     pipe = Pipeline()
-    event = {
-        "type": "enrolled",
-        "id": "e1",
-        "citizen": "c1",
-        "recorded": "2020-08-03T10:00:00+02:00",
-        "at": "2020-07-30",
-        "pool": "afklaringspuljen",
-        "municipality": "101",
-    }
+    event = {"type": "enrolled", "id": "e1", "citizen": "c1", "recorded": "2020-08-03T10:00:00+02:00",
+             "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": "101"}  # fmt: skip
     assert pipe.feed(b"c1", json.dumps(event).encode()) is Outcome.APPLIED
+    held = dict(pipe.coalesced.latest)
     assert pipe.feed(b"c1", json.dumps(event).encode()) is Outcome.DUPLICATE
-    assert len(pipe.statuses) == 2 and pipe.statuses[0] == pipe.statuses[1]
+    assert pipe.coalesced.latest == held
     assert pipe.feed(b"c1", json.dumps({**event, "municipality": "147"}).encode()) is Outcome.REJECTED
     assert "retract it" in pipe.rejected[0]["reason"]
+
+
+def test_feed_keys_name_participants_by_codes_never_by_name():
+    [tarnby] = [p for p in POOL.participants if len(p.codes) > 1]
+    assert "/" in tarnby.name
+    key = feed_key(POOL.name, "participant", parse_month("2021-09"), participant_code(tarnby))
+    assert key == "afklaringspuljen/participant/155+185/2021-09"
+
+
+def test_feed_records_validate_against_the_published_schema():
+    import jsonschema
+
+    from projections.aggregates import aggregate
+    from streams.feed import json_schema
+
+    figures = aggregate(Counter({"self_supporting": 2, "exempt": 1}), POOL)
+    record = FeedRecord(pool=POOL.name, level="municipality", code="101", name="København", month="2021-09",
+                        count_social_frikort=False, figures=figures, version=3, computed_at="2026-12-02T10:00:00.000Z")  # fmt: skip
+    schema = json_schema()
+    jsonschema.validate(json.loads(msgspec.json.encode(record)), schema)
+    for broken in ({"version": "3"}, {"level": "region"}, {"figures": {"enrolled": 1}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(json.loads(msgspec.json.encode(record)) | broken, schema)
 
 
 def test_pseudonymize_cpr_with_key_and_refuse_without():
@@ -322,17 +308,6 @@ def test_pseudonymize_cpr_with_key_and_refuse_without():
     with pytest.raises(Refused):
         prepare(line, None)
     assert b"0101901234" not in prepare(b"garbage 0101901234", None).value
-
-
-def test_output_keys_roundtrip_names_with_slash():
-    key = output_key(POOL, "participant", parse_month("2021-09"), "Tårnby/Dragør")
-    assert parse_output_key(key) == ("afklaringspuljen", "participant", "Tårnby/Dragør", "2021-09")
-
-
-def test_state_roundtrip():
-    state = CitizenState(events=[], homes=["101"])
-    assert decode_state(encode(state)) == state
-    assert isinstance(msgspec.msgpack.encode(state), bytes)
 
 
 @pytest.mark.parametrize(

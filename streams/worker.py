@@ -1,0 +1,351 @@
+"""The live worker on Quix Streams: three stateful stages around the pure steps of ``streams/live.py``.
+
+* **citizens** — events (key = citizen) → per-citizen state (the applied events, append-only)
+  → :func:`streams.live.fold_step` → status updates, coalesced per commit into one
+  :class:`~streams.records.StatusBatch` per municipality on the statuses topic; dead letters;
+  the input accounting of each events partition (in the same state, so it is exactly as
+  committed) on the compacted intake topic.
+* **municipalities** — statuses (key = municipality) → each citizen's last view and the
+  municipality's absolute counts → municipality feed records and a
+  :class:`~streams.records.CountsUpdate` on the one-partition counts topic.
+* **totals** — counts → every municipality's counts → participant, project and nation records.
+
+Exactly-once (Kafka transactions) is the default; the versioned, absolute records make the
+result the same under at-least-once (``docs/live-design.md``). Everything a stage sends goes
+through :class:`Outbox`, produced in the open transaction; what is coalesced per commit is
+sent from :meth:`CitizenSink.flush`, which the checkpoint calls before it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from quixstreams import Application, message_context
+from quixstreams.models.topics import TopicConfig
+from quixstreams.sinks import BaseSink
+
+from schemas import pools
+from schemas.calendar import format_month, parse_month
+from schemas.reports import Aggregate, InputCounts
+from streams.feed import (
+    FeedRecord,
+    IntakeStatus,
+    feed_key,
+    intake_key,
+    municipality_name,
+    now,
+    participant_code,
+)  # fmt: skip
+from streams.intake import Outcome, count
+from streams.live import (
+    CitizenStore,
+    Coalesced,
+    FoldResult,
+    Totals,
+    apply_batch,
+    fold_step,
+    months_of,
+    municipality_figures,
+)
+from streams.logs import configure_logging
+from streams.records import (
+    batch_decoder,
+    counts_decoder,
+    dead_letter,
+    dead_letter_key,
+    encode,
+)  # fmt: skip
+from streams.settings import Settings
+
+log = logging.getLogger("puljemonitor.worker")
+
+#: The state key prefix (within the citizens stage's store) of a partition's input accounting.
+_INTAKE_PREFIX = b"\x00intake"
+_intake_decoder = msgspec.msgpack.Decoder(InputCounts)
+_msgpack = msgspec.msgpack.Encoder()
+_RECONNECT = {"reconnect.backoff.max.ms": 1_000}
+_json = msgspec.json.Encoder()
+
+
+class Outbox:
+    """Sends records on the application's producer, so they belong to the open transaction,
+    and never re-sends a feed record whose figures did not change.
+
+    Why the internal producer: Quix Streams sends through ``to_topic`` only per processed
+    record; what the citizens stage coalesces per commit is sent from a sink's ``flush``,
+    which the checkpoint calls before producing changelogs and committing the transaction,
+    and the one producer that is part of that transaction is the application's.
+    """
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+        self._sent: dict[str, bytes] = {}
+
+    def send(self, topic: str, key: bytes, value: bytes) -> None:
+        self._app._producer.produce(topic=topic, key=key, value=value)  # noqa: SLF001 (see the class docstring)
+
+    def send_figures(self, topic: str, record: FeedRecord) -> None:
+        key = feed_key(record.pool, record.level, parse_month(record.month), record.code)
+        figures = _json.encode((record.figures, record.achieved, record.best_month, record.best_share, record.version))
+        if self._sent.get(key) == figures:
+            return
+        self._sent[key] = figures
+        self.send(topic, key.encode(), _json.encode(record))
+
+    def forget(self) -> None:
+        """After a rebalance another worker may have sent newer values for some keys."""
+        self._sent.clear()
+
+
+class CitizenSink(BaseSink):
+    """The citizens stage's end: dead letters at once, status updates and accounting per commit."""
+
+    def __init__(self, worker: PipelineWorker) -> None:
+        super().__init__()
+        self.worker = worker
+        self.coalesced = Coalesced()
+        self.intake: dict[int, tuple[int, InputCounts]] = {}  # partition → (next offset, counts)
+        self.absorbed = 0  # messages this process absorbed, for the progress line
+        self._logged = 0.0
+
+    def add(self, value: Any, key: Any, timestamp: int, headers: Any, topic: str, partition: int, offset: int) -> None:
+        result, counts = value
+        for update in result.updates:
+            self.coalesced.add(update)
+        self.intake[partition] = (offset + 1, counts)
+        self.absorbed += 1
+
+    def flush(self) -> None:
+        worker, settings = self.worker, self.worker.settings
+        for batch in self.coalesced.batches(worker.pool.name):
+            worker.outbox.send(settings.statuses_topic, batch.municipality.encode(), encode(batch))
+        for partition, (next_offset, counts) in sorted(self.intake.items()):
+            status = IntakeStatus(
+                topic=settings.events_topic,
+                partition=partition,
+                next_offset=next_offset,
+                end_offset=max(worker.end_offset(settings.events_topic, partition), next_offset),
+                lines=counts.lines,
+                applied=counts.applied,
+                duplicates=counts.duplicates,
+                rejected=counts.rejected,
+                count_social_frikort=settings.count_social_frikort,
+                computed_at=now(),
+            )
+            worker.outbox.send(
+                settings.intake_topic, intake_key(settings.events_topic, partition).encode(), _json.encode(status)
+            )
+        self.intake = {}
+        if time.monotonic() - self._logged >= 1.0:
+            self._logged = time.monotonic()
+            log.info("absorbed %d events in this process", self.absorbed)
+
+
+class DiscardSink(BaseSink):
+    """The municipalities and totals stages send from their step; this only ends the dataframe."""
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+class PuljemonitorApplication(Application):
+    """Quix's application with the worker told about rebalances (its in-memory caches of
+    state must not outlive the partitions they came from)."""
+
+    worker: PipelineWorker
+
+    def _on_assign(self, consumer, topic_partitions) -> None:
+        super()._on_assign(consumer, topic_partitions)
+        self.worker.on_partitions_changed()
+
+    def _on_revoke(self, consumer, topic_partitions) -> None:
+        super()._on_revoke(consumer, topic_partitions)  # commits first: the sinks flush
+        self.worker.on_partitions_changed()
+
+    def _on_lost(self, consumer, topic_partitions) -> None:
+        super()._on_lost(consumer, topic_partitions)
+        self.worker.on_partitions_changed()
+
+
+class PipelineWorker:
+    """Builds the Quix application and its three stages for one deployment (one rule variant)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # One pool's figures today; BIR's stages join these when its rules land (issue 8).
+        self.pool = pools.pool("afklaringspuljen")
+        self.rules = pools.Rules(settings.count_social_frikort)
+        self.months = months_of(self.pool)
+        self.citizens = CitizenStore(self.pool, self.rules)
+        self.totals: Totals | None = None
+        self.app = self._application()
+        self.app.worker = self
+        self.outbox = Outbox(self.app)
+        self._build()
+
+    # ---------------------------------------------------------------- wiring
+    def _application(self) -> PuljemonitorApplication:
+        s = self.settings
+        return PuljemonitorApplication(
+            broker_address=s.broker,
+            consumer_group=s.group,
+            processing_guarantee=s.processing_guarantee,
+            state_dir=str(Path(s.state_dir).absolute()),
+            auto_offset_reset="earliest",
+            commit_interval=s.commit_interval,
+            loglevel=None,  # our logging configuration, with CPR redaction (run())
+            # A killed or paused worker's partitions move on after 10 s; after an outage the
+            # clients retry every second at most (librdkafka's default back-off grows to 10 s).
+            consumer_extra_config={"session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000, **_RECONNECT},
+            producer_extra_config={"linger.ms": 5, "message.max.bytes": 8 * 1024 * 1024, **_RECONNECT},
+        )
+
+    def _topic(self, name: str, partitions: int, compacted: bool = False):
+        extra = {"cleanup.policy": "compact"} if compacted else {}
+        config = TopicConfig(
+            num_partitions=partitions, replication_factor=self.settings.replication, extra_config=extra
+        )
+        return self.app.topic(
+            name, key_deserializer="bytes", value_deserializer="bytes", key_serializer="bytes",
+            value_serializer="bytes", config=config,
+        )  # fmt: skip
+
+    def _build(self) -> None:
+        s, n = self.settings, self.settings.partitions
+        events = self._topic(s.events_topic, n)
+        statuses = self._topic(s.statuses_topic, n)
+        counts = self._topic(s.counts_topic, 1)
+        for name, partitions, compacted in (
+            (s.feed_topic, n, True),
+            (s.rejected_topic, 1, False),
+            (s.intake_topic, 1, True),
+        ):
+            self._topic(name, partitions, compacted)  # created with the others; only produced to
+
+        citizens = self.app.dataframe(events)
+        self._citizens_sdf = citizens
+        citizens.apply(self.on_event, stateful=True, metadata=True).sink(CitizenSink(self))
+
+        municipalities = self.app.dataframe(statuses)
+        municipalities.apply(self.on_batch, stateful=True, metadata=True).sink(DiscardSink())
+
+        totals = self.app.dataframe(counts)
+        self._totals_sdf = totals
+        totals.apply(self.on_counts, stateful=True, metadata=True).sink(DiscardSink())
+
+    def end_offset(self, topic: str, partition: int) -> int:
+        """The partition's high watermark as last seen by the consumer (no request)."""
+        from confluent_kafka import TopicPartition
+
+        try:
+            _, high = self.app._consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)  # noqa: SLF001
+        except Exception:  # not fetched yet
+            return -1
+        return high
+
+    def on_partitions_changed(self) -> None:
+        self.citizens.forget()
+        self.totals = None
+        self.outbox.forget()
+
+    # ---------------------------------------------------------------- stage 1
+    def on_event(
+        self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state
+    ) -> tuple[FoldResult, InputCounts]:
+        result = fold_step(self.citizens, state, key, value)
+        ctx = message_context()
+        intake = self._partition_state(self._citizens_sdf, ctx.partition, _INTAKE_PREFIX)
+        stored = intake.get_bytes(b"counts")
+        counts = _intake_decoder.decode(stored) if stored else InputCounts()
+        count(counts, result.outcome)
+        intake.set_bytes(b"counts", _msgpack.encode(counts))
+        if result.outcome is Outcome.REJECTED:
+            letter = dead_letter(result.reason, value, key, ctx.topic, ctx.partition, ctx.offset)
+            self.outbox.send(
+                self.settings.rejected_topic, dead_letter_key(ctx.topic, ctx.partition, ctx.offset), letter
+            )
+        return result, counts
+
+    @staticmethod
+    def _partition_state(sdf, partition: int, prefix: bytes):
+        """A state under ``prefix`` in the store partition of the current message (how Quix's
+        own stateful wrapper builds the key's state, ``dataframe.py:_as_stateful``)."""
+        transaction = sdf.processing_context.checkpoint.get_store_transaction(
+            stream_id=sdf.stream_id, partition=partition
+        )
+        return transaction.as_state(prefix=prefix)
+
+    # ---------------------------------------------------------------- stage 2
+    def on_batch(self, value: bytes, key: bytes, timestamp: int, headers: Any, state) -> None:
+        batch = batch_decoder.decode(value)
+        counts, changed = apply_batch(state, batch)
+        for month in sorted(changed):
+            figures = municipality_figures(counts, month, self.pool)
+            self.outbox.send_figures(
+                self.settings.feed_topic,
+                self._record(
+                    "municipality",
+                    batch.municipality,
+                    municipality_name(batch.municipality),
+                    month,
+                    counts.version,
+                    figures,
+                ),
+            )
+        if changed:
+            self.outbox.send(self.settings.counts_topic, batch.municipality.encode(), encode(counts))
+
+    # ---------------------------------------------------------------- stage 3
+    def on_counts(self, value: bytes, key: bytes, timestamp: int, headers: Any, state) -> None:
+        update = counts_decoder.decode(value)
+        dirty = set()
+        if self.totals is None:
+            self.totals = Totals(self.pool)
+            self.totals.restore(
+                lambda code: self._partition_state(self._totals_sdf, 0, code.encode()).get_bytes(b"counts")
+            )
+            if not self.totals.versions:  # the deployment's first counts: every participant has figures, zeros too
+                dirty = self.totals.everything()
+        stored = state.get_bytes(b"counts")
+        if stored is None or counts_decoder.decode(stored).version <= update.version:
+            state.set_bytes(b"counts", value)
+        dirty |= self.totals.apply(update)
+        for figures in self.totals.figures(dirty):
+            participant = self.totals.participants.get(figures.participant) if figures.participant else None
+            code = participant_code(participant) if participant else None
+            self.outbox.send_figures(
+                self.settings.feed_topic,
+                self._record(figures.level, code, figures.participant, figures.month, figures.version, figures.figures),
+            )
+
+    def _record(self, level: str, code: str | None, name: str | None, month: int, version: int, figures) -> FeedRecord:
+        extra = {}
+        if not isinstance(figures, Aggregate):  # a participant's result
+            extra = {"achieved": figures.achieved, "best_month": figures.best_month, "best_share": figures.best_share}
+            figures = figures.aggregate
+        return FeedRecord(
+            pool=self.pool.name, level=level, code=code, name=name, month=format_month(month),
+            count_social_frikort=self.settings.count_social_frikort, figures=figures, version=version,
+            computed_at=now(), **extra,
+        )  # fmt: skip
+
+    # ---------------------------------------------------------------- running
+    def run(self) -> None:
+        Path(self.settings.state_dir).mkdir(parents=True, exist_ok=True)
+        self.app.run()
+
+
+def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    """Run the worker in this process until SIGTERM/SIGINT (a clean stop commits) or a kill."""
+    configure_logging(loglevel)
+    worker = PipelineWorker(settings)
+    signal.signal(signal.SIGTERM, lambda *_: worker.app.stop())
+    worker.run()
