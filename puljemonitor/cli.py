@@ -14,7 +14,7 @@ import msgspec
 
 from projections.audit import audit as audit_month
 from projections.reports import published_cutoff
-from puljemonitor import cli_live
+from puljemonitor import cli_live, exit_codes
 from puljemonitor.html import find_participant, render_report
 from puljemonitor.render import audit_table, report_table
 from puljemonitor.replay import Replay
@@ -122,7 +122,7 @@ state_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=exit_codes.Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Monitoring of the Danish employment pools from an event log."""
 

@@ -6,9 +6,11 @@ variables (see :data:`streams.settings.DEFAULTS`), overridden by options.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
+import msgspec
 
 from schemas import pools
 from streams.settings import Topics, setting
@@ -71,7 +73,7 @@ def worker(
 
 
 @click.command()
-@click.argument("log")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @broker_option
 @click.option("--topic", default=None, help="Events topic [env PULJEMONITOR_EVENTS_TOPIC, default events].")
 @click.option(
@@ -82,28 +84,43 @@ def worker(
     type=click.Path(exists=True, dir_okay=False),
     help="Secret key: CPR-like citizens are replaced by HMAC-SHA256 pseudonyms.",
 )
-def produce(log, broker, topic, partitions, key_file) -> None:
+@click.option(
+    "--refused",
+    "refused_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write every line not sent here (JSON Lines: line number, reason) instead of to stderr.",
+)
+def produce(log, broker, topic, partitions, key_file, refused_path) -> None:
     """Load a JSON Lines LOG (file, .gz, or -) into the events topic, keyed by citizen.
 
-    Without --key-file a line whose citizen looks like a CPR number is not sent (and is
-    listed here): CPR numbers never leave this machine.
+    Without --key-file a line whose citizen looks like a CPR number is not sent; neither is
+    a line larger than the topic accepts. Each is listed with its line number and reason
+    (on stderr, or in --refused FILE) and counted in the summary: CPR numbers never leave
+    this machine, and the rest of the log is sent.
     """
-    from puljemonitor.kafka_log import ensure_topic, load_key
-    from puljemonitor.kafka_log import produce as send
+    from puljemonitor.producing import NotSent, load_key
+    from puljemonitor.producing import produce as send
     from puljemonitor.replay import open_log
+    from streams.admin import ensure_topic
 
     broker = _broker(broker)
     topic = topic or setting("events_topic")
     ensure_topic(broker, topic, partitions or int(setting("partitions")))
     key = load_key(key_file) if key_file else None
+    encoder = msgspec.json.Encoder()
 
-    def refused(number: int, reason: str) -> None:
-        click.echo(f"line {number}: not sent: {reason}", err=True)
+    with open(refused_path, "wb") if refused_path else contextlib.nullcontext() as out:
 
-    with open_log(log) as (lines, _size):
-        summary = send(lines, broker, topic, hmac_key=key, on_refused=refused)
-    click.echo(f"sent {summary.sent} of {summary.lines} lines to {topic} on {broker} "
-               f"({summary.pseudonymized} pseudonymized, {summary.refused} refused, {summary.blank} blank)", err=True)  # fmt: skip
+        def refused(number: int, reason: str) -> None:
+            if out is None:
+                click.echo(f"line {number}: not sent: {reason}", err=True)
+            else:
+                out.write(encoder.encode(NotSent(number, reason)) + b"\n")
+
+        with open_log(log) as (lines, _size):
+            summary = send(lines, broker, topic, hmac_key=key, on_refused=refused)
+    listed = f"; lines not sent are listed in {refused_path}" if refused_path else ""
+    click.echo(f"{summary} to {topic} on {broker}{listed}", err=True)
 
 
 @click.command()
@@ -116,9 +133,12 @@ def produce(log, broker, topic, partitions, key_file) -> None:
 @click.option("--pool", default=None)
 @click.option("--count-social-frikort", is_flag=True)
 def compare(broker, events_topic, aggregates_topic, months, pool, count_social_frikort) -> None:
-    """Replay the events topic offline and compare with the live aggregates; exit 1 on any difference."""
-    from puljemonitor.kafka_log import differences, expected_outputs, read_latest
+    """Replay the events topic offline and compare with the live aggregates; exit 1 on any difference
+    (3 when no broker answers: see the README's exit codes)."""
+    from puljemonitor.comparing import differences, expected_outputs
+    from puljemonitor.exit_codes import DIFFERENCES, OK
     from puljemonitor.replay import Replay
+    from puljemonitor.topic_reader import read_latest
     from schemas.calendar import parse_month
 
     broker = _broker(broker)
@@ -140,4 +160,4 @@ def compare(broker, events_topic, aggregates_topic, months, pool, count_social_f
     click.echo(f"{len(expected)} replay records, {len(actual)} live records, {len(diffs)} differences; "
                f"input {counts.lines} messages: {counts.applied} applied, {counts.duplicates} duplicates, "
                f"{counts.rejected} rejected", err=True)  # fmt: skip
-    sys.exit(1 if diffs else 0)
+    sys.exit(DIFFERENCES if diffs else OK)
