@@ -19,6 +19,8 @@ from confluent_kafka.admin import AdminClient, ClusterMetadata, ConfigResource, 
 
 REACH_SECONDS = 5.0
 """How long a tool waits for a broker's first answer before giving up (operators are promised 10 s)."""
+HOPELESS_SECONDS = 1.0
+"""How long a tool keeps trying an address that refuses connections or does not resolve."""
 
 LOG = logging.getLogger("puljemonitor.kafka")
 LOG.addHandler(logging.NullHandler())  # no handler anywhere: silence, not logging's last-resort stderr
@@ -48,8 +50,10 @@ class Errors:
         return _strip_prefix(self.last.str()) if self.last is not None else None
 
     @property
-    def unresolvable(self) -> bool:
-        return self.last is not None and self.last.code() == KafkaError._RESOLVE
+    def hopeless(self) -> bool:
+        """The address does not resolve, or every broker refused the connection: waiting longer
+        only helps a broker that is starting; an address that stays silent waits the timeout."""
+        return self.last is not None and self.last.code() in (KafkaError._RESOLVE, KafkaError._TRANSPORT)
 
 
 def _strip_prefix(text: str) -> str:
@@ -70,22 +74,24 @@ def client_config(broker: str, errors: Errors | None = None, **settings) -> dict
 
 
 def reach(broker: str, timeout: float = REACH_SECONDS) -> tuple[AdminClient, ClusterMetadata]:
-    """An admin client of ``broker`` and the cluster's metadata, or :class:`BrokerUnreachable`
-    after ``timeout`` seconds (at once for a host name that does not resolve)."""
+    """An admin client of ``broker`` and the cluster's metadata, or :class:`BrokerUnreachable`:
+    after :data:`HOPELESS_SECONDS` when connections are refused or the name does not resolve,
+    after ``timeout`` seconds when the address stays silent."""
     errors = Errors()
     try:
         admin = AdminClient(client_config(broker, errors))
     except KafkaException as exc:  # e.g. an empty address
         raise BrokerUnreachable(f"cannot use Kafka broker address {broker!r}: {exc.args[0].str()}") from None
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
     while True:
         try:
             return admin, admin.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
         except KafkaException as exc:
             failure = exc.args[0].str()
         admin.poll(0)  # serve error_cb
-        if errors.unresolvable or time.monotonic() >= deadline:
-            waited = "" if errors.unresolvable else f" within {timeout:g} s"
+        if (errors.hopeless and time.monotonic() >= began + HOPELESS_SECONDS) or time.monotonic() >= deadline:
+            waited = f" within {time.monotonic() - began:.0f} s"
             raise BrokerUnreachable(f"no Kafka broker answered at {broker}{waited}: {errors.reason or failure}")
 
 
