@@ -15,6 +15,8 @@ import msgspec
 from schemas import pools
 from streams.settings import Topics, setting
 
+SHOWN_NOT_SENT = 20  # as many as `report` shows of its rejected lines
+
 broker_option = click.option(
     "--broker", default=None, help="Kafka bootstrap HOST:PORT [env PULJEMONITOR_BROKER, default localhost:9092]."
 )
@@ -88,7 +90,7 @@ def worker(
     "--refused",
     "refused_path",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write every line not sent here (JSON Lines: line number, reason) instead of to stderr.",
+    help="Write every line not sent here (JSON Lines: line number, reason); else the first 20 go to stderr.",
 )
 def produce(log, broker, topic, partitions, key_file, refused_path) -> None:
     """Load a JSON Lines LOG (file, .gz, or -) into the events topic, keyed by citizen.
@@ -105,20 +107,29 @@ def produce(log, broker, topic, partitions, key_file, refused_path) -> None:
 
     broker = _broker(broker)
     topic = topic or setting("events_topic")
+    try:
+        key = load_key(key_file) if key_file else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--key-file") from None
     ensure_topic(broker, topic, partitions or int(setting("partitions")))
-    key = load_key(key_file) if key_file else None
     encoder = msgspec.json.Encoder()
 
     with open(refused_path, "wb") if refused_path else contextlib.nullcontext() as out:
 
         def refused(number: int, reason: str) -> None:
-            if out is None:
-                click.echo(f"line {number}: not sent: {reason}", err=True)
-            else:
+            nonlocal on_screen
+            if out is not None:
                 out.write(encoder.encode(NotSent(number, reason)) + b"\n")
+                return
+            on_screen += 1  # a broker outage can fail every line: the screen gets the first few
+            if on_screen <= SHOWN_NOT_SENT:
+                click.echo(f"line {number}: not sent: {reason}", err=True)
 
+        on_screen = 0
         with open_log(log) as (lines, _size):
             summary = send(lines, broker, topic, hmac_key=key, on_refused=refused)
+    if on_screen > SHOWN_NOT_SENT:
+        click.echo(f"… {on_screen - SHOWN_NOT_SENT} more lines not sent (list them all with --refused FILE)", err=True)
     listed = f"; lines not sent are listed in {refused_path}" if refused_path else ""
     click.echo(f"{summary} to {topic} on {broker}{listed}", err=True)
 

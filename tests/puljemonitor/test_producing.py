@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
 from puljemonitor.producing import Prepared, ProduceSummary, Refused, prepare, pseudonym
 
@@ -83,3 +84,41 @@ def test_the_summary_names_every_count():
     summary = ProduceSummary(lines=10, sent=5, pseudonymized=2, refused=2, too_large=1, blank=2)
     assert str(summary) == "5 of 10 lines sent (2 pseudonymized, 2 refused, 1 too large, 2 blank)"
     assert "3 failed" in str(ProduceSummary(failed=3))
+
+
+def test_the_screen_lists_the_first_20_lines_not_sent_and_counts_the_rest(tmp_path, monkeypatch):
+    """A broker outage can fail every line of a large log: stderr must stay readable."""
+    import streams.admin
+    from puljemonitor import producing
+    from puljemonitor.cli import main
+
+    def send(lines, broker, topic, *, hmac_key, on_refused):
+        for number in range(1, 26):
+            on_refused(number, "not delivered: Local: Message timed out")
+        return ProduceSummary(lines=25, failed=25)
+
+    monkeypatch.setattr(producing, "produce", send)
+    monkeypatch.setattr(streams.admin, "ensure_topic", lambda *args: 1)
+    log = tmp_path / "log.jsonl"
+    log.write_text("{}\n")
+
+    result = CliRunner().invoke(main, ["produce", str(log), "--broker", "b:1", "--topic", "t"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        *(f"line {n}: not sent: not delivered: Local: Message timed out" for n in range(1, 21)),
+        "… 5 more lines not sent (list them all with --refused FILE)",
+        "0 of 25 lines sent (0 pseudonymized, 0 refused, 0 too large, 25 failed, 0 blank) to t on b:1",
+    ]
+
+
+def test_a_key_file_shorter_than_16_bytes_is_a_usage_error(tmp_path):
+    from puljemonitor.cli import main
+
+    log, key = tmp_path / "log.jsonl", tmp_path / "short.key"
+    log.write_text("{}\n")
+    key.write_text("too short")
+
+    result = CliRunner().invoke(main, ["produce", str(log), "--broker", "127.0.0.1:1", "--key-file", str(key)])
+
+    assert result.exit_code == 2 and "at least 16 bytes" in result.stderr
