@@ -14,8 +14,7 @@ import msgspec
 
 from projections.audit import audit as audit_month
 from projections.reports import published_cutoff
-from puljemonitor import cli_live
-from puljemonitor.html import find_participant, render_report
+from puljemonitor import cli_live, exit_codes
 from puljemonitor.render import audit_table, report_table
 from puljemonitor.replay import Replay
 from puljemonitor.sharding import ShardedReplay, shards_for
@@ -122,7 +121,7 @@ state_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=exit_codes.Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Monitoring of the Danish employment pools from an event log."""
 
@@ -173,6 +172,8 @@ def report(
         raise click.UsageError("--out, --participant and --unsuppressed belong to --format html")
     if unsuppressed and not participant:
         raise click.UsageError("--unsuppressed shows one participant's own figures: give --participant too")
+    from puljemonitor.html import find_participant, render_report  # matplotlib: a second of start-up
+
     pool_config = _pool(pool)
     if participant:
         try:
@@ -263,6 +264,7 @@ def demo_data(seed, scale, out) -> None:
 def demo(seed, month, out_dir) -> None:
     """Generate the demo log (once), replay it, and report a month: table here, JSON in OUT."""
     from puljemonitor.demo import generate
+    from puljemonitor.html import render_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

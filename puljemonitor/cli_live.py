@@ -6,12 +6,16 @@ variables (see :data:`streams.settings.DEFAULTS`), overridden by options.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
+import msgspec
 
 from schemas import pools
 from streams import settings as settings_module
+
+SHOWN_NOT_SENT = 20  # as many as `report` shows of its rejected lines
 
 broker_option = click.option(
     "--broker", default=None, help="Kafka bootstrap HOST:PORT [env PULJEMONITOR_BROKER, default localhost:9092]."
@@ -70,13 +74,16 @@ def worker(loglevel: str, **options) -> None:
 
     Every setting below can also be given as its environment variable; the option wins.
     """
-    from streams.worker import run_worker
+    from streams.worker import DeploymentMismatch, run_worker
 
-    run_worker(_settings(**options), loglevel)
+    try:
+        run_worker(_settings(**options), loglevel)
+    except DeploymentMismatch as error:
+        raise click.UsageError(str(error)) from None
 
 
 @click.command()
-@click.argument("log")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @broker_option
 @click.option("--topic", default=None, help="Events topic [env PULJEMONITOR_EVENTS_TOPIC, default events].")
 @click.option(
@@ -87,28 +94,52 @@ def worker(loglevel: str, **options) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Secret key: CPR-like citizens are replaced by HMAC-SHA256 pseudonyms.",
 )
-def produce(log, broker, topic, partitions, key_file) -> None:
+@click.option(
+    "--refused",
+    "refused_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write every line not sent here (JSON Lines: line number, reason); else the first 20 go to stderr.",
+)
+def produce(log, broker, topic, partitions, key_file, refused_path) -> None:
     """Load a JSON Lines LOG (file, .gz, or -) into the events topic, keyed by citizen.
 
-    Without --key-file a line whose citizen looks like a CPR number is not sent (and is
-    listed here): CPR numbers never leave this machine.
+    Without --key-file a line whose citizen looks like a CPR number is not sent; neither is
+    a line larger than the topic accepts. Each is listed with its line number and reason
+    (on stderr, or in --refused FILE) and counted in the summary: CPR numbers never leave
+    this machine, and the rest of the log is sent.
     """
-    from puljemonitor.kafka_log import ensure_topic, load_key
-    from puljemonitor.kafka_log import produce as send
+    from puljemonitor.producing import NotSent, load_key
+    from puljemonitor.producing import produce as send
     from puljemonitor.replay import open_log
+    from streams.admin import ensure_topic
 
     settings = _settings(broker=broker, events_topic=topic, partitions=partitions)
     broker, topic = settings.broker, settings.events_topic
+    try:
+        key = load_key(key_file) if key_file else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--key-file") from None
     ensure_topic(broker, topic, settings.partitions)
-    key = load_key(key_file) if key_file else None
+    encoder = msgspec.json.Encoder()
 
-    def refused(number: int, reason: str) -> None:
-        click.echo(f"line {number}: not sent: {reason}", err=True)
+    with open(refused_path, "wb") if refused_path else contextlib.nullcontext() as out:
 
-    with open_log(log) as (lines, _size):
-        summary = send(lines, broker, topic, hmac_key=key, on_refused=refused)
-    click.echo(f"sent {summary.sent} of {summary.lines} lines to {topic} on {broker} "
-               f"({summary.pseudonymized} pseudonymized, {summary.refused} refused, {summary.blank} blank)", err=True)  # fmt: skip
+        def refused(number: int, reason: str) -> None:
+            nonlocal on_screen
+            if out is not None:
+                out.write(encoder.encode(NotSent(number, reason)) + b"\n")
+                return
+            on_screen += 1  # a broker outage can fail every line: the screen gets the first few
+            if on_screen <= SHOWN_NOT_SENT:
+                click.echo(f"line {number}: not sent: {reason}", err=True)
+
+        on_screen = 0
+        with open_log(log) as (lines, _size):
+            summary = send(lines, broker, topic, hmac_key=key, on_refused=refused)
+    if on_screen > SHOWN_NOT_SENT:
+        click.echo(f"… {on_screen - SHOWN_NOT_SENT} more lines not sent (list them all with --refused FILE)", err=True)
+    listed = f"; lines not sent are listed in {refused_path}" if refused_path else ""
+    click.echo(f"{summary} to {topic} on {broker}{listed}", err=True)
 
 
 @click.command()
@@ -123,9 +154,12 @@ def produce(log, broker, topic, partitions, key_file) -> None:
 @click.option("--pool", default=None)
 @click.option("--count-social-frikort", is_flag=True)
 def compare(broker, events_topic, aggregates_topic, months, pool, count_social_frikort) -> None:
-    """Replay the events topic offline and compare with the live aggregates; exit 1 on any difference."""
-    from puljemonitor.kafka_log import differences, expected_outputs, read_latest
+    """Replay the events topic offline and compare with the live aggregates; exit 1 on any difference
+    (3 when no broker answers: see the README's exit codes)."""
+    from puljemonitor.comparing import differences, expected_outputs
+    from puljemonitor.exit_codes import DIFFERENCES, OK
     from puljemonitor.replay import Replay
+    from puljemonitor.topic_reader import read_latest
     from schemas.calendar import parse_month
 
     settings = _settings(broker=broker, events_topic=events_topic, feed_topic=aggregates_topic,
@@ -148,7 +182,7 @@ def compare(broker, events_topic, aggregates_topic, months, pool, count_social_f
     click.echo(f"{len(expected)} replay records, {len(actual)} live records, {len(diffs)} differences; "
                f"input {counts.lines} messages: {counts.applied} applied, {counts.duplicates} duplicates, "
                f"{counts.rejected} rejected", err=True)  # fmt: skip
-    sys.exit(1 if diffs else 0)
+    sys.exit(DIFFERENCES if diffs else OK)
 
 
 @click.command()
@@ -157,6 +191,7 @@ def status(**options) -> None:
     """The deployment's input accounting and whether its figures have caught up (exit 0), or not (exit 1)."""
     from tabulate import tabulate
 
+    from puljemonitor.exit_codes import DIFFERENCES, OK
     from streams.progress import FIELDS, read_progress
 
     settings = _settings(**options)
@@ -172,4 +207,4 @@ def status(**options) -> None:
     lag = ", ".join(f"{topic} {n}" for topic, n in progress.internal_lag.items())
     state = "caught up" if progress.caught_up else "catching up"
     click.echo(f"{settings.events_topic} → {settings.group}: {state} (internal records not yet processed: {lag})")
-    sys.exit(0 if progress.caught_up else 1)
+    sys.exit(OK if progress.caught_up else DIFFERENCES)

@@ -35,17 +35,36 @@ class Progress:
         return all(self.behind(p) == 0 for p in self.ends) and not any(self.internal_lag.values())
 
 
-def read_progress(settings: Settings, timeout: float = 10.0) -> Progress:
-    from confluent_kafka import Consumer, TopicPartition
+def _consumer(settings: Settings):
+    from confluent_kafka import Consumer
 
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.broker,
-            "group.id": settings.group,  # only to read its committed offsets; never subscribes
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
+    from streams.admin import client_config
+
+    return Consumer(
+        client_config(
+            settings.broker,
+            **{
+                "group.id": settings.group,  # only to read its committed offsets; never subscribes
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+            },
+        )
     )
+
+
+def intake_records(settings: Settings, timeout: float = 10.0) -> list[dict]:
+    """The latest intake record of every events partition (the deployment's own output)."""
+    consumer = _consumer(settings)
+    try:
+        return latest_values(consumer, settings.intake_topic, timeout)
+    finally:
+        consumer.close()
+
+
+def read_progress(settings: Settings, timeout: float = 10.0) -> Progress:
+    from confluent_kafka import TopicPartition
+
+    consumer = _consumer(settings)
     try:
         progress = Progress()
         events = consumer.list_topics(settings.events_topic, timeout=timeout).topics.get(settings.events_topic)
@@ -55,7 +74,7 @@ def read_progress(settings: Settings, timeout: float = 10.0) -> Progress:
             )[1]
         progress.partitions = {
             record["partition"]: record
-            for record in _latest_values(consumer, settings.intake_topic, timeout)
+            for record in latest_values(consumer, settings.intake_topic, timeout)
             if record.get("topic") == settings.events_topic
         }
         for topic in (settings.statuses_topic, settings.counts_topic):
@@ -89,7 +108,7 @@ def _unprocessed(consumer, topic: str, timeout: float) -> int:
     return unprocessed
 
 
-def _latest_values(consumer, topic: str, timeout: float) -> list[dict]:
+def latest_values(consumer, topic: str, timeout: float) -> list[dict]:
     """The latest JSON value per key of a small compacted topic, read with ``consumer``."""
     from confluent_kafka import TopicPartition
 

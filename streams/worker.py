@@ -60,7 +60,7 @@ from streams.records import (
     dead_letter_key,
     encode,
 )  # fmt: skip
-from streams.settings import Settings
+from streams.settings import Settings, variant_name
 
 log = logging.getLogger("puljemonitor.worker")
 
@@ -343,8 +343,35 @@ class PipelineWorker:
         self.app.run()
 
 
+class DeploymentMismatch(ValueError):
+    """This worker would join a deployment that computes another rule variant."""
+
+
+def check_deployment(settings: Settings) -> None:
+    """Refuse to write into topics whose intake records say another rule variant computed them:
+    one deployment, one variant (the feed's records would otherwise mix two rule sets)."""
+    from streams.progress import intake_records
+
+    theirs = {record["count_social_frikort"] for record in intake_records(settings)}
+    if theirs - {settings.count_social_frikort}:
+        other = variant_name(not settings.count_social_frikort)
+        raise DeploymentMismatch(
+            f"the topic {settings.intake_topic} was written by a deployment with the {other} rule variant; "
+            f"this worker computes the {variant_name(settings.count_social_frikort)} variant. Use other topic "
+            "names (PULJEMONITOR_*_TOPIC) for a second variant, or the same --count-social-frikort setting"
+        )
+
+
 def run_worker(settings: Settings, loglevel: str = "warning") -> None:
-    """Run the worker in this process until SIGTERM/SIGINT (a clean stop commits) or a kill."""
+    """Run the worker in this process until SIGTERM/SIGINT (a clean stop commits) or a kill.
+
+    An unreachable broker raises :class:`streams.admin.BrokerUnreachable` within seconds and a
+    deployment of the other rule variant :class:`DeploymentMismatch`, before anything starts.
+    """
+    from streams.admin import reach
+
+    reach(settings.broker)
+    check_deployment(settings)
     configure_logging(loglevel)
     worker = PipelineWorker(settings)
     signal.signal(signal.SIGTERM, lambda *_: worker.app.stop())

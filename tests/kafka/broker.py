@@ -1,6 +1,6 @@
 """A real single-node Apache Kafka broker (KRaft) run from Maven Central jars.
 
-Tests need a genuine broker (faust/aiokafka speak the full protocol, and
+Tests need a genuine broker (librdkafka speaks the full protocol, and
 restarts, offsets and partitioning are what we test), but the project's
 machines and CI have neither a Docker engine nor access to Kafka's release
 tarball. They do have Java 17, Maven and Maven Central, where the broker is
@@ -254,10 +254,12 @@ class LocalKafka:
         """Wait for the listener, then for a metadata answer naming our node.
 
         A TCP connect alone is not enough, and polling the admin client before
-        the port is open only fills the log with kafka-python's connect errors.
+        the port is open only fills the log with the client's connect errors.
         """
-        from kafka import KafkaAdminClient
-        from kafka.errors import KafkaError
+        from confluent_kafka import KafkaException
+        from confluent_kafka.admin import AdminClient
+
+        from streams.admin import client_config
 
         while True:
             self._check_alive()
@@ -270,24 +272,15 @@ class LocalKafka:
                 self._fail("did not open its port")
             time.sleep(0.2)
         last: Exception | None = None
+        admin = AdminClient(client_config(self.bootstrap, **{"client.id": "puljemonitor-readiness"}))
         while time.monotonic() < deadline:
             self._check_alive()
             # Short attempts, so a broker that dies meanwhile is noticed at once.
-            attempt_ms = int(min(5.0, max(1.0, deadline - time.monotonic())) * 1000)
+            attempt = min(5.0, max(1.0, deadline - time.monotonic()))
             try:
-                admin = KafkaAdminClient(
-                    bootstrap_servers=self.bootstrap,
-                    client_id="puljemonitor-readiness",
-                    bootstrap_timeout_ms=attempt_ms,
-                    request_timeout_ms=attempt_ms,
-                )
-                try:
-                    brokers = admin.describe_cluster()["brokers"]
-                finally:
-                    admin.close()
-                if any(b["broker_id"] == NODE_ID for b in brokers):
+                if NODE_ID in admin.list_topics(timeout=attempt).brokers:
                     return
-            except KafkaError as exc:
+            except KafkaException as exc:
                 last = exc
             time.sleep(0.2)
         self._fail(f"did not answer a metadata request (last error: {last!r})")

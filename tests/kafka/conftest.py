@@ -9,8 +9,8 @@ Where the broker comes from, first that works:
 When none works the tests skip locally, but fail when ``CI=true``: in CI a
 missing broker must never turn into a quietly green run.
 
-No ``__init__.py`` here on purpose: with one, pytest would import this
-directory as a package named ``kafka`` and shadow kafka-python.
+No ``__init__.py`` here on purpose (the project's rule for test dirs): with one,
+pytest would import this directory as a package named ``kafka``.
 """
 
 from __future__ import annotations
@@ -29,10 +29,6 @@ HERE = Path(__file__).parent
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "kafka: needs a real Kafka broker (tests/kafka)")
-    # kafka-python 3.0 loads its protocol schemas with importlib.resources'
-    # legacy API: ~200 identical DeprecationWarnings that bury real ones.
-    for legacy in ("read_text", "open_text"):
-        config.addinivalue_line("filterwarnings", f"ignore:{legacy} is deprecated:DeprecationWarning")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

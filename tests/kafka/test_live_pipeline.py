@@ -23,11 +23,13 @@ from pathlib import Path
 
 import pytest
 from broker import LocalKafka
-from kafka import KafkaProducer
+from confluent_kafka import Producer
 
-from puljemonitor.kafka_log import differences, expected_outputs, read_latest, read_records
+from puljemonitor.comparing import differences, expected_outputs
 from puljemonitor.replay import Replay
+from puljemonitor.topic_reader import read_latest, read_records
 from schemas import pools
+from streams.admin import ensure_topic
 from tests import builders
 from tests.builders import citizen_key
 
@@ -69,7 +71,7 @@ class Live:
         self.workers: dict[str, subprocess.Popen] = {}
         self._state_of: dict[str, str | None] = {}
         self.args: list[str] = []
-        self._producer: KafkaProducer | None = None
+        self._producer: Producer | None = None
         self._logs: list = []
 
     # -- workers
@@ -120,7 +122,7 @@ class Live:
             proc.wait()
         self.workers.clear()
         if self._producer is not None:
-            self._producer.close()
+            self._producer.flush(30)
         for log in self._logs:
             log.close()
 
@@ -131,19 +133,17 @@ class Live:
 
     # -- input
     @property
-    def producer(self) -> KafkaProducer:
+    def producer(self) -> Producer:
         if self._producer is None:
-            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5, retries=20)
+            self._producer = _producer(self.bootstrap)
         return self._producer
 
     def send(self, lines: list[bytes], key_of=None) -> None:
         """Keyed by citizen like ``puljemonitor produce`` (a CPR-like key included: the worker must cope)."""
-        from puljemonitor.kafka_log import ensure_topic
-
         ensure_topic(self.bootstrap, self.events, PARTITIONS)
         for line in lines:
-            self.producer.send(self.events, value=line, key=(key_of or citizen_key)(line))
-        self.producer.flush()
+            _send(self.producer, self.events, (key_of or citizen_key)(line), line)
+        assert self.producer.flush(60) == 0
 
     # -- checking
     def expected(self) -> tuple[dict, Replay]:
@@ -179,27 +179,35 @@ class Live:
     def lag(self) -> dict[str, int] | str:
         """Messages not yet committed by the worker group, per source partition: tells a
         stalled consumer (lag left) from lost state (no lag, wrong numbers)."""
-        from kafka import KafkaAdminClient
+        from confluent_kafka import Consumer, TopicPartition
 
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
             group = self.env["PULJEMONITOR_APP_ID"] + "-standard"
-            committed = admin.list_group_offsets(group)[group]
-            admin.close()
-            ends = _end_offsets(self.bootstrap, list(committed))
+            consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group})
+            try:
+                tps = [TopicPartition(self.events, p) for p in range(PARTITIONS)]
+                return {
+                    f"{tp.topic}/{tp.partition}": consumer.get_watermark_offsets(tp, timeout=5)[1] - tp.offset
+                    for tp in consumer.committed(tps, timeout=5)
+                }
+            finally:
+                consumer.close()
         except Exception as exc:  # a diagnostic must not hide the failure it explains
             return f"unavailable ({exc!r})"
-        return {f"{tp.topic}/{tp.partition}": ends[tp] - meta.offset for tp, meta in sorted(committed.items())}
 
 
-def _end_offsets(bootstrap: str, tps: list) -> dict:
-    from kafka import KafkaConsumer
+def _producer(bootstrap: str) -> Producer:
+    return Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5, "enable.idempotence": True})
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        return consumer.end_offsets(tps)
-    finally:
-        consumer.close()
+
+def _send(producer: Producer, topic: str, key: bytes | None, value: bytes | None) -> None:
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value)
+            producer.poll(0)
+            return
+        except BufferError:  # the local queue is full: let it drain
+            producer.poll(0.1)
 
 
 @pytest.fixture
@@ -290,18 +298,14 @@ def test_sigkilled_worker_restarts_to_the_same_numbers(live: Live, demo_log: lis
 
 def _feed_slowly(live: Live, lines: list[bytes], chunks: int, seconds: float) -> None:
     """The log in ``chunks`` pieces over ``seconds``, so the worker is always mid-stream."""
-    from puljemonitor.kafka_log import ensure_topic
-
     ensure_topic(live.bootstrap, live.events, PARTITIONS)
-    producer = KafkaProducer(bootstrap_servers=live.bootstrap, acks="all", linger_ms=5, retries=20)
-    try:
-        for chunk in _chunks(lines, chunks):
-            for line in chunk:
-                producer.send(live.events, value=line, key=citizen_key(line))
-            producer.flush()
-            time.sleep(seconds / chunks)
-    finally:
-        producer.close()
+    producer = _producer(live.bootstrap)
+    for chunk in _chunks(lines, chunks):
+        for line in chunk:
+            _send(producer, live.events, citizen_key(line), line)
+        producer.flush(60)
+        time.sleep(seconds / chunks)
+    assert producer.flush(60) == 0
 
 
 def test_broker_restart_mid_stream(live: Live, demo_log: list[bytes], local_kafka: LocalKafka) -> None:
@@ -363,8 +367,8 @@ def test_bad_input_of_each_kind_is_dead_lettered_with_its_reason(live: Live, dem
     }
     live.send(good)
     for key, value in bad.values():
-        live.producer.send(live.events, key=key, value=value)
-    live.producer.flush()
+        _send(live.producer, live.events, key, value)
+    live.producer.flush(60)
     live.start()
     live.wait_equal()
     letters = [json.loads(r.value) for r in read_records(live.bootstrap, live.rejected)]

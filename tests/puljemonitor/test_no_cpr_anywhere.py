@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from puljemonitor.cli import main
-from puljemonitor.kafka_log import Refused, prepare
+from puljemonitor.producing import Refused, prepare
 from schemas import pools
 from schemas.cpr import RedactCpr
 from streams.intake import Intake

@@ -15,7 +15,8 @@ from collections import Counter
 import msgspec
 import pytest
 
-from puljemonitor.kafka_log import Refused, differences, expected_outputs, prepare, pseudonym
+from puljemonitor.comparing import differences, expected_outputs
+from puljemonitor.producing import Refused, prepare, pseudonym
 from puljemonitor.replay import Replay
 from schemas import pools
 from schemas.calendar import parse_month
@@ -131,7 +132,10 @@ class Pipeline:
 
 def _comparable(output: dict) -> dict:
     """Municipality/project/nation values are bare figures; wrap them like feed records."""
-    return {k: v if isinstance(v, dict) and "level" in v else {"level": k.split("/")[1], "figures": v} for k, v in output.items()}
+    return {
+        k: v if isinstance(v, dict) and "level" in v else {"level": k.split("/")[1], "figures": v}
+        for k, v in output.items()
+    }
 
 
 def _expected(lines: list[bytes]) -> dict:
@@ -210,8 +214,22 @@ def test_coalescing_keeps_the_latest_version_per_citizen_and_batches_per_municip
 
 def test_changed_enrollment_withdraws_citizen_from_old_municipality():
     base = {"citizen": "c1", "recorded": "2020-08-03T10:00:00+02:00"}
-    late = {"type": "enrolled", "id": "e2", "at": "2020-07-28", "pool": "afklaringspuljen", "municipality": "147", **base}
-    first = {"type": "enrolled", "id": "e1", "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": "101", **base}
+    late = {
+        "type": "enrolled",
+        "id": "e2",
+        "at": "2020-07-28",
+        "pool": "afklaringspuljen",
+        "municipality": "147",
+        **base,
+    }
+    first = {
+        "type": "enrolled",
+        "id": "e1",
+        "at": "2020-07-30",
+        "pool": "afklaringspuljen",
+        "municipality": "101",
+        **base,
+    }
     pipe = Pipeline()
     pipe.feed(b"c1", json.dumps(first).encode())
     pipe.commit()
