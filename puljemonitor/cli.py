@@ -206,9 +206,19 @@ def report(
 
 
 @main.command()
-def schema() -> None:
-    """Print the JSON Schema of the event contract (generated from the types)."""
-    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+@click.argument("kind", type=click.Choice(["events", "feed"]), default="events")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="Write it to this file.")
+def schema(kind: str, output: str | None) -> None:
+    """The JSON Schema of the event contract (input) or of the feed and intake records (output),
+    generated from the types the code decodes and encodes with."""
+    from streams import feed
+
+    text = json.dumps(json_schema() if kind == "events" else feed.json_schema(), indent=2, ensure_ascii=False)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)
 
 
 @main.command()

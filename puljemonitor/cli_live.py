@@ -192,9 +192,11 @@ def status(**options) -> None:
     from tabulate import tabulate
 
     from puljemonitor.exit_codes import DIFFERENCES, OK
+    from streams.admin import reach
     from streams.progress import FIELDS, read_progress
 
     settings = _settings(**options)
+    reach(settings.broker)
     progress = read_progress(settings)
     rows = [
         [p, progress.partitions.get(p, {}).get("next_offset", 0), end, progress.behind(p),

@@ -18,16 +18,27 @@ sent from :meth:`CitizenSink.flush`, which the checkpoint calls before it commit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from quixstreams import Application, message_context
-from quixstreams.models.topics import TopicConfig
-from quixstreams.sinks import BaseSink
+
+with warnings.catch_warnings():
+    # Why: Quix Streams imports confluent-kafka's schema-registry client (unused here), which
+    # imports authlib's httpx integration, which warns on import; that warning would be the
+    # first line an operator sees, before the worker's own. authlib installs an "always"
+    # filter for its warnings when imported, so it is imported first and overruled after.
+    with contextlib.suppress(ImportError):
+        import authlib.deprecate  # noqa: F401
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from quixstreams import Application, message_context
+    from quixstreams.models.topics import TopicConfig
+    from quixstreams.sinks import BaseSink
 
 from schemas import pools
 from schemas.calendar import format_month, parse_month

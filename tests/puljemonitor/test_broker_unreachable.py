@@ -1,4 +1,5 @@
-"""A wrong broker address ends ``produce``, ``compare`` and ``report --log kafka://`` with one line and exit 3.
+"""A wrong broker address ends ``worker``, ``produce``, ``compare``, ``status`` and ``report --log kafka://``
+with one line and exit 3.
 
 Nothing listens on port 1, so no broker is needed. The commands run as real processes (the
 exit code and stderr an operator sees, librdkafka's own stderr included), side by side, and
@@ -24,6 +25,8 @@ def test_an_unreachable_broker_gives_one_line_and_its_own_exit_code_within_10_s(
         "produce": ["produce", str(log), "--broker", BAD],
         "compare": ["compare", "--broker", BAD],
         "report": ["report", "--log", f"kafka://{BAD}/events", "--month", "2021-09"],
+        "worker": ["worker", "--broker", BAD, "--state-dir", str(tmp_path / "state")],
+        "status": ["status", "--broker", BAD],
     }
     running = {
         name: subprocess.Popen(

@@ -217,3 +217,37 @@ def test_a_cpr_spelled_with_escapes_is_redacted_in_the_rejected_file_and_on_stde
     [dead] = [json.loads(line) for line in rejected.read_text().splitlines()]
     assert dead["raw"].count('"[CPR redacted]"') == 2 and '"hours":1000000000.0' in dead["raw"]
     assert "101901234" not in rejected.read_text() + result.stderr
+
+
+def test_worker_help_lists_every_setting_with_its_environment_variable():
+    from streams.settings import env_name, fields
+
+    result = CliRunner().invoke(main, ["worker", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for info in fields():
+        assert f"--{info.name.replace('_', '-')}" in text and env_name(info.name) in text, info.name
+
+
+def test_settings_come_from_defaults_then_environment_then_options():
+    from streams.settings import load
+
+    environ = {
+        "PULJEMONITOR_BROKER": "env:1",
+        "PULJEMONITOR_PARTITIONS": "4",
+        "PULJEMONITOR_COUNT_SOCIAL_FRIKORT": "true",
+    }
+    settings = load({"broker": "cli:2", "state_dir": None}, environ)
+    assert (settings.broker, settings.partitions, settings.count_social_frikort) == ("cli:2", 4, True)
+    assert settings.state_dir == "state" and settings.group == "puljemonitor-social-frikort"
+    with pytest.raises(ValueError, match="PULJEMONITOR_"):
+        load({}, {"PULJEMONITOR_PARTITIONS": "eight"})
+
+
+def test_schema_feed_writes_the_json_schema_of_the_feed_records(tmp_path):
+    out = tmp_path / "feed.schema.json"
+    result = CliRunner().invoke(main, ["schema", "feed", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(out.read_text())
+    assert {"FeedRecord", "IntakeStatus", "Aggregate"} <= set(schema["$defs"])
+    assert "version" in schema["$defs"]["FeedRecord"]["required"]
