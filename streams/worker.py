@@ -158,13 +158,25 @@ class CitizenSink(BaseSink):
 
 
 class DiscardSink(BaseSink):
-    """The municipalities and totals stages send from their step; this only ends the dataframe."""
+    """The municipalities stage sends from its step; this only ends the dataframe."""
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         pass
 
     def flush(self) -> None:
         pass
+
+
+class TotalsSink(DiscardSink):
+    """The totals stage sends per commit: a participant's records depend on every month of its
+    window, so a commit's counts are coalesced before anything is computed."""
+
+    def __init__(self, worker: PipelineWorker) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def flush(self) -> None:
+        self.worker.flush_totals()
 
 
 class PuljemonitorApplication(Application):
@@ -197,6 +209,7 @@ class PipelineWorker:
         self.months = months_of(self.pool)
         self.citizens = CitizenStore(self.pool, self.rules)
         self.totals: Totals | None = None
+        self.totals_dirty: set = set()
         self.app = self._application()
         self.app.worker = self
         self.outbox = Outbox(self.app)
@@ -215,8 +228,19 @@ class PipelineWorker:
             loglevel=None,  # our logging configuration, with CPR redaction (run())
             # A killed or paused worker's partitions move on after 10 s; after an outage the
             # clients retry every second at most (librdkafka's default back-off grows to 10 s).
-            consumer_extra_config={"session.timeout.ms": 10_000, "heartbeat.interval.ms": 1_000, **_RECONNECT},
-            producer_extra_config={"linger.ms": 5, "message.max.bytes": 8 * 1024 * 1024, **_RECONNECT},
+            consumer_extra_config={
+                "session.timeout.ms": 10_000,
+                "heartbeat.interval.ms": 1_000,
+                **_RECONNECT,
+            },
+            producer_extra_config={
+                "linger.ms": 5,
+                "message.max.bytes": 8 * 1024 * 1024,
+                # A dead worker's open transaction blocks its partitions' next owner (offsets
+                # are fetched "stable") until the broker aborts it: after 10 s, not librdkafka's 60.
+                "transaction.timeout.ms": 10_000,
+                **_RECONNECT,
+            },
         )
 
     def _topic(self, name: str, partitions: int, compacted: bool = False):
@@ -250,7 +274,7 @@ class PipelineWorker:
 
         totals = self.app.dataframe(counts)
         self._totals_sdf = totals
-        totals.apply(self.on_counts, stateful=True, metadata=True).sink(DiscardSink())
+        totals.apply(self.on_counts, stateful=True, metadata=True).sink(TotalsSink(self))
 
     def end_offset(self, topic: str, partition: int) -> int:
         """The partition's high watermark as last seen by the consumer (no request)."""
@@ -265,6 +289,7 @@ class PipelineWorker:
     def on_partitions_changed(self) -> None:
         self.citizens.forget()
         self.totals = None
+        self.totals_dirty = set()
         self.outbox.forget()
 
     # ---------------------------------------------------------------- stage 1
@@ -317,18 +342,23 @@ class PipelineWorker:
     # ---------------------------------------------------------------- stage 3
     def on_counts(self, value: bytes, key: bytes, timestamp: int, headers: Any, state) -> None:
         update = counts_decoder.decode(value)
-        dirty = set()
         if self.totals is None:
             self.totals = Totals(self.pool)
             self.totals.restore(
                 lambda code: self._partition_state(self._totals_sdf, 0, code.encode()).get_bytes(b"counts")
             )
             if not self.totals.versions:  # the deployment's first counts: every participant has figures, zeros too
-                dirty = self.totals.everything()
+                self.totals_dirty |= self.totals.everything()
         stored = state.get_bytes(b"counts")
         if stored is None or counts_decoder.decode(stored).version <= update.version:
             state.set_bytes(b"counts", value)
-        dirty |= self.totals.apply(update)
+        self.totals_dirty |= self.totals.apply(update)
+
+    def flush_totals(self) -> None:
+        """The participant, project and nation records the commit's counts changed, each once."""
+        dirty, self.totals_dirty = self.totals_dirty, set()
+        if self.totals is None:
+            return
         for figures in self.totals.figures(dirty):
             participant = self.totals.participants.get(figures.participant) if figures.participant else None
             code = participant_code(participant) if participant else None
@@ -381,9 +411,66 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     """
     from streams.admin import reach
 
+    configure_logging(loglevel)
     reach(settings.broker)
     check_deployment(settings)
-    configure_logging(loglevel)
-    worker = PipelineWorker(settings)
-    signal.signal(signal.SIGTERM, lambda *_: worker.app.stop())
-    worker.run()
+    Restarts(settings).run()
+
+
+class Restarts:
+    """Runs the pipeline, and builds it anew after a broker outage ended it.
+
+    Why this exists: Quix Streams ends ``Application.run()`` with an exception when a
+    transaction cannot be committed or aborted while the broker is away (an outage longer
+    than ``transaction.timeout.ms``), and its producer cannot be used again. Nothing is lost
+    (the transaction is aborted; state and offsets are as of the last commit), so the worker
+    waits until the broker answers and starts a fresh application on the same state dir, as a
+    supervisor would, without the cost of a new process. An error that is not about the
+    broker, or more than :attr:`limit` restarts in :attr:`window` seconds, still ends it.
+    """
+
+    limit = 5
+    window = 300.0
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stopping = False
+        self.worker: PipelineWorker | None = None
+        self.restarted: list[float] = []
+
+    def stop(self, *_: object) -> None:
+        self.stopping = True
+        if self.worker is not None:
+            self.worker.app.stop()
+
+    def run(self) -> None:
+        from confluent_kafka import KafkaException
+
+        signal.signal(signal.SIGTERM, self.stop)
+        while True:
+            self.worker = PipelineWorker(self.settings)
+            try:
+                self.worker.run()
+                return
+            except KafkaException as error:
+                if self.stopping or not self._may_restart():
+                    raise
+                log.warning(
+                    "the pipeline stopped on a Kafka error (%s); starting it again once the broker answers", error
+                )
+                self._wait_for_broker()
+
+    def _may_restart(self) -> bool:
+        now = time.monotonic()
+        self.restarted = [t for t in self.restarted if now - t < self.window] + [now]
+        return len(self.restarted) <= self.limit
+
+    def _wait_for_broker(self) -> None:
+        from streams.admin import BrokerUnreachable, reach
+
+        while not self.stopping:
+            try:
+                reach(self.settings.broker)
+                return
+            except BrokerUnreachable:
+                time.sleep(0.5)
