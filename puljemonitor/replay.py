@@ -10,7 +10,6 @@ import contextlib
 import datetime as dt
 import gc
 import gzip
-import itertools
 import multiprocessing
 import os
 import sys
@@ -194,13 +193,13 @@ class Replay(Reports):
             children = []
             for part in range(1, parts):  # forked before the progress bar starts its thread
                 receive, send = context.Pipe(duplex=False)
-                share = itertools.islice(self.store.citizens(), part, None, parts)
+                share = self.store.citizens(part, parts)
                 child = context.Process(target=_count_share, args=(send, share, kwargs), daemon=True)
                 child.start()
                 send.close()
                 children.append((receive, child))
             with progress(total, "citizens", "projecting", self.quiet) as bar:
-                mine = itertools.islice(self.store.citizens(), 0, None, parts)
+                mine = self.store.citizens(0, parts) if children else self.store.citizens()
                 tallies = count_statuses(bar_iter(mine, bar), **kwargs)
                 for receive, child in children:
                     tallies.add(_received(receive, child))
