@@ -35,6 +35,16 @@ class Tallies(dict[Key, Counter]):
         if new is not None:
             counts[new] += 1
 
+    def add(self, other: Tallies) -> Tallies:
+        """Add the counts of ``other`` (other citizens) to these: tallies of disjoint sets of
+        citizens add up to the tallies of their union."""
+        for key, counts in other.items():
+            mine = self.get(key)
+            if mine is None:
+                mine = self[key] = Counter()
+            mine.update(counts)
+        return self
+
     def combined(self, codes: Iterable[str], month: Month) -> Counter:
         """The counts of several municipalities in one month, added up."""
         total: Counter = Counter()

@@ -57,7 +57,7 @@ def shard_of(raw: bytes, number: int, shards: int) -> int:
 def _serve(conn: Connection, source: str, state: str | None, index: int, shards: int, position) -> None:
     """A shard process: ingest its lines, then answer tally requests until told to stop."""
     try:
-        replay = Replay(state, quiet=True)
+        replay = Replay(state, quiet=True, workers=1)  # the shards are the parallelism
         rejected: list[RejectedLine] = []
         with open_log(source) as (lines, _size):
 
@@ -119,8 +119,7 @@ class ShardedReplay(Reports):
             conn.send((pool, months, rules, as_of))
         merged = Tallies()
         for conn in self._conns:
-            for key, counts in self._answer(conn).items():
-                merged.setdefault(key, counts.__class__()).update(counts)
+            merged.add(self._answer(conn))
         return merged
 
     def _answer(self, conn: Connection):

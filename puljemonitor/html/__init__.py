@@ -48,6 +48,13 @@ def render_html(
     report: Report, tallies, pool: Pool, *, participant: str | None = None, unsuppressed: bool = False
 ) -> str:
     """The page of ``report``, with figure 3 read from the ``tallies`` it was built from."""
+    return page.render(build_view(report, tallies, pool, participant=participant, unsuppressed=unsuppressed))
+
+
+def build_view(
+    report: Report, tallies, pool: Pool, *, participant: str | None = None, unsuppressed: bool = False
+) -> model.ReportView:
+    """What the page of ``report`` shows (:mod:`.model`), figure 3 from its ``tallies``."""
     months = history_months(pool, parse_month(report.month))
     project_codes = [code for p in pool.participants for code in p.codes]
     history = monthly_aggregates(tallies, pool, project_codes, months)
@@ -59,7 +66,7 @@ def render_html(
     previous = parse_month(report.month) - 1
     if previous in months:  # "Hele landet" for the month before, from the same tallies
         national_previous = aggregate(tallies.combined(tallies.municipalities(previous), previous), pool)
-    view = model.build(
+    return model.build(
         report,
         history,
         pools.configuration().disclosure.min_cell,
@@ -68,4 +75,3 @@ def render_html(
         unsuppressed=unsuppressed,
         national_previous=national_previous,
     )
-    return page.render(view)

@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display, no GUI toolkit
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from puljemonitor.html import danish  # noqa: E402
@@ -40,6 +40,7 @@ HIDDEN = {"facecolor": "#ffffff", "edgecolor": "#444444", "linestyle": (0, (2, 1
 LINE_STYLES = ("-", "--", ":")
 MARKERS = ("o", "s", "^")
 WIDTH_IN = 7.2  # A4 portrait text width
+BAR_HEIGHT = 0.72
 
 
 def _tick_percent(share: float) -> str:
@@ -55,6 +56,16 @@ def _pct_axis(ax, axis: str = "x") -> None:
 
 def _count_axis(ax) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: danish.number(int(v))))
+
+
+def _bar(ax, y: float, left: float, width: float, gid: str, **style) -> None:
+    """One horizontal bar, centred on ``y``, as ``ax.barh`` draws it.
+
+    Why not ``barh``: it grows the axes' data limits patch by patch, which costs about
+    as much as the rest of the figure, and these figures set their limits themselves.
+    """
+    bar = Rectangle((left, y - BAR_HEIGHT / 2), width, BAR_HEIGHT, label="_nolegend_", gid=gid, **style)
+    ax.add_artist(bar)
 
 
 def stacked(fig_data: Figure) -> plt.Figure:
@@ -73,24 +84,21 @@ def stacked(fig_data: Figure) -> plt.Figure:
         for i, label in enumerate(fig_data.series.values())
     ]
     lefts = [0.0] * n
-    for i, key in enumerate(fig_data.series):  # one barh per series: matplotlib's cost is per call
-        shown = [j for j, row in enumerate(rows) if not row.cells[key].hidden]
-        widths = [rows[j].cells[key].value for j in shown]
-        bars = ax.barh([ys[j] for j in shown], widths, left=[lefts[j] for j in shown], height=0.72,
-                       color=COLOURS[i % 4], edgecolor="white", linewidth=0.3)  # fmt: skip
-        for j, patch, width in zip(shown, bars.patches, widths):
-            patch.set_gid(f"bar-{fig_data.number}-{j}-{key}")
-            lefts[j] += width
+    for i, key in enumerate(fig_data.series):
+        for j, row in enumerate(rows):
+            if not row.cells[key].hidden:
+                width = row.cells[key].value
+                _bar(ax, ys[j], lefts[j], width, f"bar-{fig_data.number}-{j}-{key}",
+                     facecolor=COLOURS[i % 4], edgecolor="white", linewidth=0.3)  # fmt: skip
+                lefts[j] += width
     markers = [(j, key) for j, row in enumerate(rows) for key in fig_data.series if row.cells[key].hidden]
     ends = list(lefts)  # each row's hidden markers follow its shown bars, side by side
     xs = []
     for j, _key in markers:
         xs.append(ends[j])
         ends[j] += marker_w * 1.15
-    if markers:
-        bars = ax.barh([ys[j] for j, _ in markers], marker_w, left=xs, height=0.72, **HIDDEN)
-        for (j, key), patch in zip(markers, bars.patches):
-            patch.set_gid(f"bar-hidden-{fig_data.number}-{j}-{key}")
+    for (j, key), x in zip(markers, xs):
+        _bar(ax, ys[j], x, marker_w, f"bar-hidden-{fig_data.number}-{j}-{key}", **HIDDEN)
     for j, row in enumerate(rows):
         text = "<5" if any(row.cells[k].hidden for k in fig_data.series) else ""
         if fig_data.number == 4:

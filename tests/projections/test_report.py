@@ -2,10 +2,12 @@
 
 import datetime as dt
 import json
+from collections import Counter
 
 import msgspec
 import pytest
 
+from projections.aggregates import Tallies
 from projections.reports import published_cutoff
 from schemas import pools
 from schemas.calendar import parse_month
@@ -153,3 +155,15 @@ def test_social_frikort_variant_is_stated_and_applied():
     plain, variant = report(h.lines(), "2022-03"), report(h.lines(), "2022-03", rules=Rules(True))
     assert (plain.rules.count_social_frikort, plain.project.positive) == (False, 0)
     assert (variant.rules.count_social_frikort, variant.project.categories.paid_hours) == (True, 1)
+
+
+def test_tallies_of_disjoint_citizens_add_up_key_by_key():
+    sep, okt = parse_month("2021-09"), parse_month("2021-10")
+    mine = Tallies({("101", sep): Counter(exempt=2, out=1)})
+    theirs = Tallies({("101", sep): Counter(exempt=1, not_positive=4), ("147", okt): Counter(education=3)})
+    assert mine.add(theirs) is mine
+    assert mine == {
+        ("101", sep): Counter(exempt=3, out=1, not_positive=4),
+        ("147", okt): Counter(education=3),
+    }
+    assert theirs[("101", sep)] == Counter(exempt=1, not_positive=4)  # the added tallies are left as they were

@@ -9,7 +9,13 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from projections.reports import history_months
 from puljemonitor.cli import main
+from puljemonitor.html import build_view, page
+from puljemonitor.replay import Replay
+from schemas import pools
+from schemas.calendar import parse_month
+from schemas.pools import Rules
 from tests.builders import History
 from tests.puljemonitor.html_reading import figure_data
 
@@ -240,3 +246,15 @@ def test_the_demo_command_writes_the_html_report_beside_the_json_and_says_so(tmp
     assert (tmp_path / "report-2021-09.json").exists() and page.exists()
     assert str(page) in result.output.strip().splitlines()[-1]
     assert sorted(figure_data(page.read_text(encoding="utf-8"))) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_the_figures_drawn_in_worker_processes_are_the_bytes_one_process_draws(log):
+    replay = Replay(quiet=True)
+    replay.ingest(str(log))
+    pool, month = pools.pool("afklaringspuljen"), parse_month("2021-09")
+    report, tallies = replay.report_and_tallies(pool, month, Rules(), None, history_months(pool, month))
+    figures = build_view(report, tallies, pool, participant="København").figures
+    one_by_one = page.draw(figures, workers=1)
+    assert list(one_by_one) == [1, 2, 3, 4, 5, 6, 7]
+    assert all(svg.startswith("<svg") and 'id="f' in svg for svg in one_by_one.values())
+    assert page.draw(figures, workers=3) == one_by_one

@@ -1,15 +1,23 @@
-"""The replay split by citizen over processes gives exactly what one process gives."""
+"""The replay split by citizen over processes (shards, and the forked workers of one replay's
+projection) gives exactly what one process gives."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
 
+import puljemonitor.replay as replay_module
+from projections.reports import history_months, published_cutoff
 from puljemonitor.cli import main
+from puljemonitor.replay import Replay
 from puljemonitor.sharding import shard_of
+from schemas import pools
+from schemas.calendar import parse_month
 from schemas.events import decode
+from schemas.pools import Rules
 from tests.builders import demo_log
 
 ENROLLED = '"type":"enrolled","at":"2020-07-30","pool":"afklaringspuljen","municipality":"101"'
@@ -85,3 +93,53 @@ def test_the_citizen_router_and_the_decoder_agree_on_every_demo_line(log):
         except ValueError:
             continue
         assert shard_of(raw, number, 5) == shard_of(json.dumps({"citizen": citizen}).encode(), 0, 5)
+
+
+def _projection(log):
+    replay = Replay(quiet=True)
+    replay.ingest(str(log))
+    pool = pools.pool("afklaringspuljen")
+    return replay, pool, history_months(pool, parse_month("2021-09"))
+
+
+@pytest.mark.parametrize("rules_and_cutoff", ["all data", "as published, social frikort counted"])
+def test_a_projection_split_over_forked_workers_counts_what_one_process_counts(log, monkeypatch, rules_and_cutoff):
+    replay, pool, months = _projection(log)
+    rules, as_of = Rules(), None
+    if rules_and_cutoff != "all data":
+        rules, as_of = Rules(count_social_frikort=True), published_cutoff(pool, parse_month("2021-09"))
+    replay.workers = 1
+    single = replay.tallies(pool, months, rules, as_of)
+    assert sum(sum(counts.values()) for counts in single.values()) > 0
+    counted_here = []
+    count_statuses = replay_module.count_statuses
+
+    def counting(citizens, **kwargs):  # the workers count in their own copy of this list
+        citizens = list(citizens)
+        counted_here.append(len(citizens))
+        return count_statuses(citizens, **kwargs)
+
+    monkeypatch.setattr(replay_module, "SPLIT_MIN", 1)  # the demo log is below the real one
+    monkeypatch.setattr(replay_module, "count_statuses", counting)
+    for workers in (2, 3):
+        replay.workers = workers
+        assert replay.tallies(pool, months, rules, as_of) == single
+    citizens = len(replay.store)
+    assert counted_here == [len(range(0, citizens, 2)), len(range(0, citizens, 3))]  # a share, not all
+
+
+def test_an_error_in_a_projection_worker_is_raised_in_the_replay(log, monkeypatch):
+    replay, pool, months = _projection(log)
+    parent = os.getpid()
+    count_statuses = replay_module.count_statuses
+
+    def failing_in_a_worker(citizens, **kwargs):
+        if os.getpid() != parent:
+            raise ValueError("worker failed")
+        return count_statuses(citizens, **kwargs)
+
+    monkeypatch.setattr(replay_module, "SPLIT_MIN", 1)
+    monkeypatch.setattr(replay_module, "count_statuses", failing_in_a_worker)
+    replay.workers = 2
+    with pytest.raises(ValueError, match="worker failed"):
+        replay.tallies(pool, months, Rules(), None)
