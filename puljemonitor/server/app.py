@@ -36,7 +36,8 @@ from puljemonitor.server.hub import Hub
 from puljemonitor.server.openapi import Endpoint, Param, document
 from puljemonitor.server.source import FiguresSource
 from schemas.cpr import redact_cpr
-from schemas.pools import Rules
+from schemas.pools import Pool, Rules
+from schemas.reference import Participant
 
 log = logging.getLogger("puljemonitor.serve")
 
@@ -130,6 +131,15 @@ class Server:
     async def run(self, fn, *args):
         return await to_thread.run_sync(fn, *args)
 
+    async def answer(self, fn, *args) -> Response:
+        """``fn(*args)`` as JSON, encoded once per source version and arguments (the role among
+        them): a repeated question is answered from the event loop without a thread."""
+        key = ("json", fn.__name__, *(a.name if isinstance(a, Pool | Participant) else a for a in args))
+        body = self.figures.peek(key)
+        if body is None:
+            body = await self.run(self.figures.cached, key, lambda: msgspec.json.encode(fn(*args)))
+        return Response(body, media_type="application/json")
+
     # -- endpoints -----------------------------------------------------------------------
     async def pools(self, request: Request) -> Response:
         self.role(request)
@@ -141,7 +151,7 @@ class Server:
         f = self.figures
         pool = f.pool(request.path_params["pool"])
         month, view, rules = f.month(pool, request.path_params["month"]), _view(request), _rules(request)
-        return json(await self.run(f.report, pool, month, view, rules, role))
+        return await self.answer(f.report, pool, month, view, rules, role)
 
     async def municipality(self, request: Request) -> Response:
         role = self.role(request)
@@ -150,7 +160,7 @@ class Server:
         pool = f.pool(request.path_params["pool"])
         month, view, rules = f.month(pool, request.path_params["month"]), _view(request), _rules(request)
         code = request.path_params["code"]
-        return json(await self.run(f.municipality_figures, pool, month, code, view, rules, role))
+        return await self.answer(f.municipality_figures, pool, month, code, view, rules, role)
 
     async def participant(self, request: Request) -> Response:
         role = self.role(request)
@@ -159,7 +169,7 @@ class Server:
         pool = f.pool(request.path_params["pool"])
         month, view, rules = f.month(pool, request.path_params["month"]), _view(request), _rules(request)
         p = f.participant(pool, request.path_params["participant"])
-        return json(await self.run(f.participant_figures, pool, month, p, view, rules, role))
+        return await self.answer(f.participant_figures, pool, month, p, view, rules, role)
 
     async def series(self, request: Request) -> Response:
         role = self.role(request)
@@ -168,7 +178,7 @@ class Server:
         pool = f.pool(request.path_params["pool"])
         p = f.participant(pool, request.path_params["participant"])
         until, view, rules = f.month(pool, _query_month(request, "until")), _view(request), _rules(request)
-        return json(await self.run(f.series, pool, p, until, view, rules, role))
+        return await self.answer(f.series, pool, p, until, view, rules, role)
 
     def _citizen_role(self, request: Request) -> Role:
         role = self.role(request)
@@ -182,7 +192,7 @@ class Server:
         f = self.figures
         pool = f.pool(request.path_params["pool"])
         month, rules = f.month(pool, _query_month(request, "month")), _rules(request)
-        return json(await self.run(f.citizens, pool, request.path_params["code"], month, rules, role))
+        return await self.answer(f.citizens, pool, request.path_params["code"], month, rules, role)
 
     async def citizen(self, request: Request) -> Response:
         role = self._citizen_role(request)
@@ -268,7 +278,7 @@ def _endpoints() -> list[Endpoint]:
                  shapes.Citizens, (P_POOL, P_CODE, Q_MONTH, Q_FRIKORT), token="required"),
         Endpoint(f"{API}/pools/{{pool}}/municipalities/{{code}}/citizens/{{pseudonym}}", "citizen",
                  "One citizen of the municipality (another municipality's answers as one that does not exist)",
-                 shapes.Citizen, (P_POOL, P_CODE, P_PSEUDONYM, Q_MONTH, Q_FRIKORT), token="required"),
+                 shapes.CitizenDetail, (P_POOL, P_CODE, P_PSEUDONYM, Q_MONTH, Q_FRIKORT), token="required"),
         Endpoint(f"{API}/changes", "changes",
                  "Server-Sent Events: every change of a figure (now view), disclosed for the caller; "
                  "event ids resume with Last-Event-ID; a `reset` event when they cannot", None,

@@ -120,6 +120,11 @@ class Figures:
                 self._cache.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> object | None:
+        """A cached answer of this version, or None (cheap: for the event loop itself)."""
+        with self._lock:
+            return self._cache.get((self.source.version, key))
+
     def _report(self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None) -> tuple[Report, Tallies]:
         return self.cached(("report", pool.name, month, rules, as_of),
                            lambda: self.reports.report_and_tallies(pool, month, rules, as_of))  # fmt: skip
@@ -216,18 +221,20 @@ class Figures:
         return self.cached(("citizens", pool.name, code, month, rules),
                            lambda: self._citizens(pool, code, month, rules, self.source.citizens(pool, code)))  # fmt: skip
 
-    def citizen(self, pool: Pool, code: str, pseudonym: str, month: Month, rules: Rules, role: Role) -> shapes.Citizen:
+    def citizen(
+        self, pool: Pool, code: str, pseudonym: str, month: Month, rules: Rules, role: Role
+    ) -> shapes.CitizenDetail:
         """One citizen of the municipality; another municipality's answers as one that does not exist."""
         self.municipality(code)
         if not role.owns(code):
             raise Forbidden(f"this token does not cover municipality {code}")
         events = self.source.events(pseudonym)
-        found = self._citizens(pool, code, month, rules, [events] if events else []).citizens
+        found = self._citizens(pool, code, month, rules, [events] if events else [], detail=True).citizens
         if not found:
             raise NotFound("no such citizen in this municipality")
         return found[0]
 
-    def _citizens(self, pool: Pool, code: str, month: Month, rules: Rules, candidates) -> shapes.Citizens:
+    def _citizens(self, pool: Pool, code: str, month: Month, rules: Rules, candidates, detail: bool = False):
         cutoff = published_cutoff(pool, month)
         months = history_months(pool, month)
         changes = audit(candidates, pool=pool, month=month, cutoff=cutoff, rules=rules, municipalities={code})
@@ -239,15 +246,18 @@ class Figures:
             if timeline.municipality != code and change is None:
                 continue  # another municipality's citizen, now and as published
             row = statuses(timeline, months, rules) if timeline.municipality == code else {}
-            found.append(shapes.Citizen(
+            fields = dict(
                 pseudonym=events[0].citizen,
                 status=change.now if change else row[month],
                 statuses={format_month(m): s for m, s in row.items()},
-                events=[msgspec.to_builtins(e) for e in sorted(events, key=order_key)],
-                warnings=timeline.warnings,
                 audit=shapes.AuditChange(published=change.published, now=change.now, events=change.events,
                                          warnings=change.warnings) if change else None,
-            ))  # fmt: skip
+            )  # fmt: skip
+            if detail:
+                events = [msgspec.to_builtins(e) for e in sorted(events, key=order_key)]
+                found.append(shapes.CitizenDetail(**fields, events=events, warnings=timeline.warnings))
+            else:
+                found.append(shapes.Citizen(**fields))
         return shapes.Citizens(
             pool=pool.name,
             municipality=code,

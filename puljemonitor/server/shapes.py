@@ -106,12 +106,20 @@ class AuditChange(msgspec.Struct, kw_only=True):
 
 
 class Citizen(msgspec.Struct, kw_only=True):
+    """A citizen in the municipality's list: the statuses, and the audit's deciding events
+    when the month's status differs from the published one."""
+
     pseudonym: str
     status: str  # in the asked month, as known now
     statuses: dict[str, str]  # every month of the pool up to the asked month, as known now
+    audit: AuditChange | None  # null when the month's status is as published
+
+
+class CitizenDetail(Citizen, kw_only=True):
+    """One citizen, with the whole history the statuses were decided from."""
+
     events: list[dict]  # every applied event of the citizen, in event order
     warnings: list[str]  # sequence anomalies (spec §2)
-    audit: AuditChange | None  # null when the month's status is as published
 
 
 class Citizens(msgspec.Struct, kw_only=True):
