@@ -4,9 +4,9 @@ Every handler resolves the caller's role first (:mod:`.access`): no token is ano
 malformed, unknown or revoked token is 401 on every endpoint (so a client notices a
 revocation). Work that reads the source or draws a page runs in a worker thread, so the
 event loop keeps serving the change stream. Errors are JSON ``{"status", "error"}``, never
-a 500 for bad input. Denials are logged with role and path; the path of a citizen is logged
-with its pseudonym replaced, and no line ever holds a token (uvicorn's own access log is off:
-it would print the pseudonym of whatever a caller asked for).
+a 500 for bad input. Denials are logged with role and path; a path is logged as its route's
+template (:func:`logged_path`), so no pseudonym, and no token, ever reaches a log line
+(uvicorn's own access log is off: it would print whatever path a caller asked for).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from puljemonitor.server.figures import VIEWS, Figures, Forbidden, Invalid, NotF
 from puljemonitor.server.hub import Hub
 from puljemonitor.server.openapi import Endpoint, Param, document
 from puljemonitor.server.source import FiguresSource
-from schemas.cpr import redact_cpr
 from schemas.pools import Pool, Rules
 from schemas.reference import Participant
 
@@ -45,7 +44,7 @@ API = "/api/v1"
 MAX_QUERY = 1024  # bytes: every parameter of this API fits in far less
 MAX_PATH = 512
 PSEUDONYM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-SECRET_SEGMENT = re.compile(r"(/citizens/)[^/?]*")
+LOGGED_PARAMS = {"pool": re.compile(r"[a-z_]{1,32}"), "month": re.compile(r"\d{4}-\d{2}"), "code": re.compile(r"\d{3}")}
 STATIC = Path(__file__).with_name("static")
 
 
@@ -54,9 +53,19 @@ class Problem(Exception):
         self.status, self.error = status, error
 
 
-def logged_path(path: str) -> str:
-    """A request path as a log line may show it: a citizen's pseudonym replaced, CPR-like digits redacted."""
-    return redact_cpr(SECRET_SEGMENT.sub(r"\1{pseudonym}", path))[:MAX_PATH]
+def logged_path(scope) -> str:
+    """A request's path as a log line may show it: the route's template with only the values
+    that match a strict pattern filled in (pool, month, municipality code). A pseudonym, a
+    participant name or anything a caller typed elsewhere in the path never reaches the log."""
+    route = scope.get("route")
+    if route is None:
+        return "(no route)"
+    template = route.path if isinstance(route, Route) else f"{route.path}/…"
+    for name, value in scope.get("path_params", {}).items():
+        pattern = LOGGED_PARAMS.get(name)
+        if pattern is not None and isinstance(value, str) and pattern.fullmatch(value):
+            template = template.replace(f"{{{name}}}", value)
+    return template
 
 
 def json(value, status: int = 200, headers: dict | None = None) -> Response:
@@ -305,7 +314,7 @@ class Guard:
         path = scope.get("path", "")
         if len(scope.get("query_string", b"")) > MAX_QUERY or len(path) > MAX_PATH:
             response = error(414, f"request too long: at most {MAX_QUERY} bytes of query and {MAX_PATH} of path")
-            log.warning("denied 414 role=- path=%s", logged_path(path))
+            log.warning("denied 414 role=- path=(not routed)")
             return await response(scope, receive, send)
         start = time.monotonic()
         status = {}
@@ -320,7 +329,7 @@ class Guard:
         finally:
             code = status.get("code", 0)
             role = scope.get("state", {}).get("role", "anonymous")
-            shown = logged_path(path)
+            shown = logged_path(scope)
             if code in (401, 403):
                 log.warning("denied %d role=%s path=%s", code, role, shown)
             log.info(

@@ -271,7 +271,7 @@ class Figures:
         as_of = self.as_of(pool, month, view)
 
         def render() -> str:
-            report, tallies = self.reports.report_and_tallies(pool, month, Rules(), as_of)
+            report, tallies = self._report(pool, month, Rules(), as_of)
             with _render_lock:
                 return render_html(report, tallies, pool, participant=participant.name if participant else None,
                                    unsuppressed=exact)  # fmt: skip

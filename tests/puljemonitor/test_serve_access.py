@@ -280,10 +280,15 @@ def test_denials_are_logged_with_role_and_path_never_a_token_or_a_pseudonym(serv
         client.get(f"{C}/{A}/citizens/010190-1234?month=2021-09", headers=headers["A"])
         client.get(f"{P}/reports/2021-09", headers=headers["revoked"])
         client.get(f"{C}/{A}/citizens?month=2021-09")
+        client.get("/api/v1/pools/cit-147-3/reports/2021-09", headers=headers["A"])  # typed where a pool goes
+        client.get("/cit-147-3/010190-1234", headers=headers["A"])
+        client.get(f"{P}/reports/2021-09/participants/cit-147-3", headers=headers["A"])
     text = caplog.text
     assert f"denied 403 role=municipality:{A} path={C}/{B}/citizens/{{pseudonym}}" in text
     assert "denied 401 role=invalid token (unknown or revoked)" in text
     assert f"denied 401 role=anonymous path={C}/{A}/citizens" in text
+    assert f"GET {P}/reports/2021-09/participants/{{participant}} 404 role=municipality:{A}" in text
+    assert "GET /api/v1/pools/{pool}/reports/2021-09 404" in text and "GET (no route) 404" in text
     assert "cit-147" not in text and "010190" not in text and "1234" not in text
     for h in headers.values():
         if h:

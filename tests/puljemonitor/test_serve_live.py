@@ -8,12 +8,16 @@ from __future__ import annotations
 import gzip
 import json
 import queue
+import tempfile
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from projections.aggregates import count_statuses
 from puljemonitor.replay import Replay
@@ -23,7 +27,7 @@ from puljemonitor.server.source import pool_months
 from schemas import pools
 from schemas.pools import Rules
 from tests.builders import History, demo_log
-from tests.puljemonitor.serve_world import RECORDED, A, B, pseudonyms, running_server, write_log
+from tests.puljemonitor.serve_world import RECORDED, A, B, pseudonyms, running_server, world, write_log
 
 P = "/api/v1/pools/afklaringspuljen"
 
@@ -75,7 +79,7 @@ def append(log, *lines: bytes) -> None:
 
 
 @pytest.fixture
-def world(tmp_path):
+def served_world(tmp_path):
     log = write_log(tmp_path / "log.jsonl")
     tokens = tmp_path / "tokens.txt"
     _, a = add_token(tokens, Role(codes=frozenset({A})))
@@ -91,8 +95,8 @@ def clarified(citizen: str, event_id: str) -> bytes:
     return h.lines()[0]
 
 
-def test_an_appended_line_reaches_a_subscriber_of_its_municipality_within_two_seconds_and_b_sees_no_citizen(world):
-    log, tokens, headers = world
+def test_an_appended_line_reaches_a_subscriber_of_its_municipality_within_two_seconds_and_b_sees_no_citizen(served_world):
+    log, tokens, headers = served_world
     with running_server(log, "--follow", tokens=tokens) as (base, _proc):
         sub_a = Subscriber(f"{base}/api/v1/changes", headers["A"])
         sub_b = Subscriber(f"{base}/api/v1/changes", headers["B"])
@@ -131,8 +135,8 @@ def test_an_appended_line_reaches_a_subscriber_of_its_municipality_within_two_se
             sub.close()
 
 
-def test_a_subscriber_resumes_with_last_event_id_and_a_stale_id_gets_a_reset(world):
-    log, tokens, headers = world
+def test_a_subscriber_resumes_with_last_event_id_and_a_stale_id_gets_a_reset(served_world):
+    log, tokens, headers = served_world
     with running_server(log, "--follow", tokens=tokens) as (base, _proc):
         first = Subscriber(f"{base}/api/v1/changes", headers["A"])
         first.next_of("hello")
@@ -188,6 +192,46 @@ def test_following_keeps_the_counts_equal_to_a_fresh_replay_of_the_longer_log(tm
     source.close()
 
 
+def _property_lines() -> list[bytes]:
+    """The serve world, a late clarification, and a retraction of a9's late ressourceforløb."""
+    histories = world()
+    late = histories[A][8].events[-1]["id"]
+    retraction = History("cit-101-9", municipality=None)
+    retraction.add("retracted", event=late, recorded="2022-02-01T12:00:00+01:00")
+    lines = [line for hs in histories.values() for h in hs for line in h.lines()]
+    return lines + [clarified("cit-101-6", "late-1"), *retraction.lines()]
+
+
+PROPERTY_LINES = _property_lines()
+
+
+def _nonzero(tallies) -> dict:
+    return {k: +c for k, c in tallies.items() if +c}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_order_duplicates_and_batches_of_appended_lines_give_the_counts_of_one_replay(data):
+    lines = data.draw(st.permutations(PROPERTY_LINES))
+    lines = lines + data.draw(st.lists(st.sampled_from(PROPERTY_LINES), max_size=6))  # duplicates
+    cuts = sorted(data.draw(st.sets(st.integers(0, len(lines)), max_size=5)) | {0, len(lines)})
+    pool = pools.pool("afklaringspuljen")
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "log.jsonl"
+        log.write_bytes(b"".join(line + b"\n" for line in lines[: cuts[1]]))
+        source = LogSource(log, follow=True)
+        source.load()
+        for start, end in zip(cuts[1:], cuts[2:]):
+            append(log, *lines[start:end])
+            source.absorb()
+        fresh = Replay(quiet=True)
+        fresh.ingest_lines(lines)
+        expected = count_statuses(fresh.store.citizens(), pool=pool, months=pool_months(pool), rules=Rules())
+        assert _nonzero(source.tallies(pool, Rules(), None)) == _nonzero(expected)
+        assert source.counts() == fresh.counts
+        source.close()
+
+
 def test_a_gzip_log_is_followed_through_appended_gzip_members(tmp_path):
     log = tmp_path / "log.jsonl.gz"
     h = History("cit-101-1", A)
@@ -205,8 +249,8 @@ def test_a_gzip_log_is_followed_through_appended_gzip_members(tmp_path):
     source.close()
 
 
-def test_the_pseudonyms_of_b_never_reach_a_subscriber_of_a(world):
-    log, tokens, headers = world
+def test_the_pseudonyms_of_b_never_reach_a_subscriber_of_a(served_world):
+    log, tokens, headers = served_world
     with running_server(log, "--follow", tokens=tokens) as (base, _proc):
         sub_a = Subscriber(f"{base}/api/v1/changes", headers["A"])
         sub_a.next_of("hello")
