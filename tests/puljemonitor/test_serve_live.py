@@ -95,7 +95,9 @@ def clarified(citizen: str, event_id: str) -> bytes:
     return h.lines()[0]
 
 
-def test_an_appended_line_reaches_a_subscriber_of_its_municipality_within_two_seconds_and_b_sees_no_citizen(served_world):
+def test_an_appended_line_reaches_a_subscriber_of_its_municipality_within_two_seconds_and_b_sees_no_citizen(
+    served_world,
+):
     log, tokens, headers = served_world
     with running_server(log, "--follow", tokens=tokens) as (base, _proc):
         sub_a = Subscriber(f"{base}/api/v1/changes", headers["A"])
