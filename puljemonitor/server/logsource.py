@@ -103,6 +103,7 @@ class LogSource(FiguresSource):
         self._enrolled: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._loaded = False
         self._caught_up = False
+        self._counts = InputCounts()  # a copy per change: read without the lock, consistent with the version
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rejected = 0
@@ -120,9 +121,10 @@ class LogSource(FiguresSource):
                 self._now[pool.name] = count_statuses(
                     self.replay.store.citizens(), pool=pool, months=pool_months(pool), rules=Rules()
                 )
+            self._counts = _copy(self.replay.counts)
             self._loaded = True
             self._caught_up = not self.follow
-        log.info("replayed %s: %s", self.path.name, _counts(self.counts()))
+        log.info("replayed %s: %s", self.path.name, _describe(self.counts()))
 
     def _numbered(self, lines: Iterator[bytes]) -> Iterator[bytes]:
         for line in lines:
@@ -161,8 +163,9 @@ class LogSource(FiguresSource):
                 keys[pool.name] = changed
                 citizens += moved
             self._cache.clear()
+            self._counts = _copy(intake.counts)
             self.version += 1
-            change = Change(self.version, _copy(intake.counts), keys, citizens)
+            change = Change(self.version, self._counts, keys, citizens)
         if self.rejected > before_rejected:
             log.info("%d appended lines rejected (line numbers up to %d)", self.rejected - before_rejected, self._lines)
         self._notify(change)
@@ -228,7 +231,7 @@ class LogSource(FiguresSource):
         return self._loaded and self._caught_up
 
     def counts(self) -> InputCounts:
-        return _copy(self.replay.counts)
+        return self._counts
 
     def tallies(self, pool: Pool, rules: Rules, as_of: dt.datetime | None) -> Tallies:
         if as_of is None and rules == Rules():
@@ -269,5 +272,5 @@ def _copy(counts: InputCounts) -> InputCounts:
     )
 
 
-def _counts(counts: InputCounts) -> str:
+def _describe(counts: InputCounts) -> str:
     return f"{counts.lines} lines, {counts.applied} applied, {counts.duplicates} duplicates, {counts.rejected} rejected"

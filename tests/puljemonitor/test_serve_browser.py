@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from puljemonitor.html import danish
+from puljemonitor.server.access import Role, add_token
 from tests.builders import demo_log, report
 from tests.puljemonitor.chromium_cdp import Chromium
 from tests.puljemonitor.serve_world import running_server
@@ -57,7 +58,9 @@ def test_the_dashboard_shows_the_demos_figures_and_updates_one_when_a_line_is_ap
     log = tmp_path / "follow.jsonl"
     log.write_bytes(b"".join(line + b"\n" for line in lines))
     expected = report(lines, "2021-09").project.enrolled
-    with running_server(log, "--follow") as (base, _proc):
+    tokens = tmp_path / "tokens.txt"
+    _, token = add_token(tokens, Role(codes=frozenset({"101"})))
+    with running_server(log, "--follow", tokens=tokens) as (base, _proc):
         browser = Chromium(chromium)
         try:
             browser.navigate(f"{base}/")
@@ -81,6 +84,17 @@ def test_the_dashboard_shows_the_demos_figures_and_updates_one_when_a_line_is_ap
             browser.wait_for("document.querySelector('#report header')?.textContent.includes('København')", timeout=20)
             assert browser.evaluate("location.search").startswith("?")
             assert "participant=101" in browser.evaluate("location.search")
+            assert not browser.evaluate("document.querySelector('#report .badge')")
+            # København's job centre: its token, then its own figures without suppression
+            browser.evaluate(
+                f"(() => {{ const t = document.querySelector('input[name=token]'); t.value = {json.dumps(token)};"
+                " t.dispatchEvent(new Event('change', {bubbles: true}));"
+                " const u = document.querySelector('input[name=unsuppressed]'); u.checked = true;"
+                " u.dispatchEvent(new Event('change', {bubbles: true})); })()"
+            )
+            badge = "document.querySelector('#report .badge')?.textContent"
+            assert browser.wait_for(badge, timeout=20) == "uden diskretionering"
+            assert token not in browser.evaluate("location.href")
             assert browser.console_problems() == []
         finally:
             browser.close()
