@@ -33,6 +33,7 @@ from schemas.reports import Aggregate, InputCounts, Report
 
 VIEWS = ("now", "published")
 CACHED_ANSWERS = 512
+CACHED_BYTES = 128 << 20  # encoded answers and pages: a bound in bytes too (a citizens list is ~1.4 MB)
 _render_lock = threading.Lock()  # matplotlib's pyplot keeps global state: one page at a time
 
 
@@ -46,6 +47,10 @@ class Invalid(Exception):
 
 class Forbidden(Exception):
     """The caller's role does not cover this municipality's citizens or unsuppressed figures: 403."""
+
+
+def _size(value: object) -> int:
+    return len(value) if isinstance(value, bytes | str) else 0
 
 
 class SourceReports(Reports):
@@ -70,6 +75,7 @@ class Figures:
         self.reports = SourceReports(source)
         self.min_cell = min_cell if min_cell is not None else pools.configuration().disclosure.min_cell
         self._cache: OrderedDict[Hashable, object] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self._names = reference.municipalities()
 
@@ -115,9 +121,11 @@ class Figures:
                 return self._cache[key]
         value = compute()
         with self._lock:
-            self._cache[key] = value
-            while len(self._cache) > CACHED_ANSWERS:
-                self._cache.popitem(last=False)
+            if key not in self._cache:
+                self._cache[key] = value
+                self._bytes += _size(value)
+            while len(self._cache) > CACHED_ANSWERS or (self._bytes > CACHED_BYTES and len(self._cache) > 1):
+                self._bytes -= _size(self._cache.popitem(last=False)[1])
         return value
 
     def peek(self, key: Hashable) -> object | None:
