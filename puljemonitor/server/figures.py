@@ -236,7 +236,7 @@ class Figures:
         self.municipality(code)
         if not role.owns(code):
             raise Forbidden(f"this token does not cover municipality {code}")
-        events = self.source.events(pseudonym)
+        events = self.source.citizen(pool, code, pseudonym)
         found = self._citizens(pool, code, month, rules, [events] if events else [], detail=True).citizens
         if not found:
             raise NotFound("no such citizen in this municipality")

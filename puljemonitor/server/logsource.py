@@ -254,9 +254,11 @@ class LogSource(FiguresSource):
         with self._lock:
             return [self.replay.store.events(c) for c in sorted(self._enrolled.get((pool.name, code), ()))]
 
-    def events(self, citizen: str) -> list[AnyEvent]:
+    def citizen(self, pool: Pool, code: str, pseudonym: str) -> list[AnyEvent]:
         with self._lock:
-            return self.replay.store.events(citizen)
+            if pseudonym not in self._enrolled.get((pool.name, code), ()):
+                return []
+            return self.replay.store.events(pseudonym)
 
     def wait_ready(self, timeout: float) -> bool:
         """For tests and the benchmark: block until caught up (or the timeout)."""

@@ -91,8 +91,10 @@ class FiguresSource(ABC):
         citizen with an enrollment naming ``code``; the caller decides with the timeline)."""
 
     @abstractmethod
-    def events(self, citizen: str) -> list[AnyEvent]:
-        """One citizen's applied events (an empty list for a pseudonym never seen)."""
+    def citizen(self, pool: Pool, code: str, pseudonym: str) -> list[AnyEvent]:
+        """One citizen's applied events if they may belong to ``code`` (as :meth:`citizens`),
+        else an empty list — another municipality's citizen and a pseudonym never seen alike,
+        and at the same cost (a set lookup), so not even the time taken tells them apart."""
 
     def start(self) -> None:  # noqa: B027  (optional: a source that only replays has nothing to start)
         """Begin absorbing input in the background (following a log, consuming a topic)."""

@@ -47,3 +47,15 @@ def test_the_answer_cache_stays_within_its_count_and_byte_bounds(tmp_path, monke
     assert len(f._cache) == 5 and f._bytes == 5
     assert f.peek(("small", 7)) == b"y" and f.peek(("big", 0)) is None
     source.close()
+
+
+def test_the_source_gives_a_citizen_only_to_a_municipality_that_enrolled_them(tmp_path):
+    from schemas import pools
+
+    source = LogSource(write_log(tmp_path / "log.jsonl"))
+    source.load()
+    pool = pools.pool("afklaringspuljen")
+    assert source.citizen(pool, "101", "cit-147-1") == [] == source.citizen(pool, "101", "nobody-at-all")
+    assert {e.citizen for e in source.citizen(pool, "147", "cit-147-1")} == {"cit-147-1"}
+    assert [events[0].citizen for events in source.citizens(pool, "155")] == ["cit-155-1", "cit-155-2"]
+    source.close()
