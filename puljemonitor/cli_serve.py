@@ -2,7 +2,7 @@
 HTTP feed and live dashboard of issue 10, and the tokens that scope it.
 
 Operator mistakes end with one line on stderr and their own exit code: a missing log
-(:data:`EXIT_NO_LOG`), an address that cannot be bound (:data:`EXIT_ADDRESS`), an unreadable
+(:data:`EXIT_NO_LOG`), a log that cannot be read (:data:`EXIT_BAD_LOG`), an address that cannot be bound (:data:`EXIT_ADDRESS`), an unreadable
 tokens file (:data:`EXIT_TOKENS`).
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 EXIT_NO_LOG = 66  # sysexits EX_NOINPUT
+EXIT_BAD_LOG = 65  # EX_DATAERR: the log cannot be read as JSON Lines (a corrupt gzip)
 EXIT_ADDRESS = 69  # EX_UNAVAILABLE: port in use, unknown host
 EXIT_TOKENS = 78  # EX_CONFIG
 DEFAULT_TOKENS = "puljemonitor-tokens.txt"
@@ -85,11 +86,21 @@ def serve(log_path, follow, host, port, tokens_path, month, loglevel) -> None:
     )
     sock = bind(host, port)
     bound = sock.getsockname()[1]
-    app = create_app(LogSource(log_path, follow=follow), tokens, default_month=month)
+    failures: list[str] = []
+    servers: list[uvicorn.Server] = []
+
+    def fatal(reason: str) -> None:
+        failures.append(reason)
+        servers[0].should_exit = True
+
+    app = create_app(LogSource(log_path, follow=follow), tokens, default_month=month, on_fatal=fatal)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {log_path} on http://{shown}:{bound}/ (API: /api/v1, docs: /api/docs)", err=True)
     config = uvicorn.Config(app, log_level=loglevel, access_log=False, lifespan="on", timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run(sockets=[sock])
+    servers.append(uvicorn.Server(config))
+    servers[0].run(sockets=[sock])
+    if failures:
+        fail(EXIT_BAD_LOG, f"cannot read the log {log_path}: {failures[0]}")
 
 
 @click.group()

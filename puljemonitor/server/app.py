@@ -16,6 +16,7 @@ import contextlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -337,20 +338,45 @@ class Guard:
             )
 
 
-def create_app(source: FiguresSource, tokens: Tokens, default_month: str = "2021-09", load: bool = True) -> Starlette:
-    """The app; its lifespan replays the source (unless already loaded) and starts following it."""
+def create_app(
+    source: FiguresSource,
+    tokens: Tokens,
+    default_month: str = "2021-09",
+    load: bool = True,
+    on_fatal: Callable[[str], None] | None = None,
+) -> Guard:
+    """The app; its lifespan replays the source (unless already loaded) and starts following it.
+    ``on_fatal(reason)`` is called when the replay fails (the command stops the server with it)."""
     s = Server(source, tokens, default_month)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         s.hub.attach(asyncio.get_running_loop())
-        if load:
-            await to_thread.run_sync(source.load)
-        source.start()
+        background = asyncio.create_task(prepare())
         try:
             yield
         finally:
+            background.cancel()
             await to_thread.run_sync(source.close)
+
+    async def prepare() -> None:
+        """Replay (while /healthz answers and /readyz says 503), follow, then draw the
+        dashboard's first page so the first visitor does not wait for matplotlib."""
+        if load:
+            try:
+                await to_thread.run_sync(source.load)
+            except Exception as why:  # e.g. a corrupt gzip: say so once; /readyz stays 503
+                if on_fatal is not None:
+                    on_fatal(str(why))
+                else:
+                    log.error("cannot replay the log: %s", why)
+                return
+        source.start()
+        try:
+            pool = s.figures.pool("afklaringspuljen")
+            await to_thread.run_sync(s.figures.page, pool, s.figures.month(pool, default_month), "now", None, False)
+        except Exception:  # only a warm-up: the page is drawn on demand anyway
+            log.exception("could not draw the dashboard's first page ahead")
 
     async def problem(request: Request, exc: Problem) -> Response:
         headers = {"WWW-Authenticate": 'Bearer realm="puljemonitor"'} if exc.status == 401 else None

@@ -44,7 +44,9 @@ def served(tmp_path_factory):
         if name == "revoked":
             revoked_id = token_id
     assert revoke_token(tokens_file, revoked_id)
-    app = create_app(LogSource(log), Tokens(tokens_file))
+    source = LogSource(log)
+    source.load()
+    app = create_app(source, Tokens(tokens_file), load=False)
     with TestClient(app) as client:
         yield client, headers
 

@@ -12,7 +12,7 @@ import httpx2 as httpx
 from click.testing import CliRunner
 
 from puljemonitor.cli import main
-from puljemonitor.cli_serve import EXIT_ADDRESS, EXIT_NO_LOG, EXIT_TOKENS
+from puljemonitor.cli_serve import EXIT_ADDRESS, EXIT_BAD_LOG, EXIT_NO_LOG, EXIT_TOKENS
 from tests.puljemonitor.serve_world import A, running_server, write_log
 
 runner = CliRunner()
@@ -89,3 +89,12 @@ def test_a_revoked_token_is_refused_by_a_running_server_without_a_restart(tmp_pa
     assert token not in err and token.split(".")[2] not in err and added not in err
     assert "denied 401 role=invalid token (unknown or revoked)" in err
     assert "cit-101" not in err
+
+
+def test_a_log_that_cannot_be_read_stops_the_server_with_one_line_and_its_own_exit_code(tmp_path):
+    bad = tmp_path / "log.jsonl.gz"
+    bad.write_bytes(b"this is not gzip")
+    run = serve("--log", str(bad), "--port", "0", "--loglevel", "warning")
+    assert run.returncode == EXIT_BAD_LOG == 65
+    assert run.stderr.strip().splitlines()[-1].startswith(f"puljemonitor serve: cannot read the log {bad}: ")
+    assert [line for line in run.stderr.splitlines() if "ERROR" in line or "Traceback" in line] == []
