@@ -76,6 +76,7 @@ class Figures:
         self.min_cell = min_cell if min_cell is not None else pools.configuration().disclosure.min_cell
         self._cache: OrderedDict[Hashable, object] = OrderedDict()
         self._bytes = 0
+        self._pending: dict[Hashable, threading.Event] = {}
         self._lock = threading.Lock()
         self._names = reference.municipalities()
 
@@ -114,19 +115,34 @@ class Figures:
 
     # -- caching -------------------------------------------------------------------------
     def cached(self, key: Hashable, compute: Callable[[], object]) -> object:
+        """``compute()`` once per source version and key; callers asking for a key that is
+        being computed wait for it (a page takes a second and a half to draw: a hundred
+        dashboards refreshing after one change must not draw it a hundred times)."""
         key = (self.source.version, key)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        value = compute()
-        with self._lock:
-            if key not in self._cache:
+        while True:
+            with self._lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+                pending = self._pending.get(key)
+                mine = pending is None
+                if mine:
+                    pending = self._pending[key] = threading.Event()
+            if mine:
+                break
+            pending.wait()  # then look again: computed (or failed, and then this caller tries)
+        try:
+            value = compute()
+            with self._lock:
                 self._cache[key] = value
                 self._bytes += _size(value)
-            while len(self._cache) > CACHED_ANSWERS or (self._bytes > CACHED_BYTES and len(self._cache) > 1):
-                self._bytes -= _size(self._cache.popitem(last=False)[1])
-        return value
+                while len(self._cache) > CACHED_ANSWERS or (self._bytes > CACHED_BYTES and len(self._cache) > 1):
+                    self._bytes -= _size(self._cache.popitem(last=False)[1])
+            return value
+        finally:
+            with self._lock:
+                del self._pending[key]
+            pending.set()
 
     def peek(self, key: Hashable) -> object | None:
         """A cached answer of this version, or None (cheap: for the event loop itself)."""

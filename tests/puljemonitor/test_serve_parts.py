@@ -59,3 +59,27 @@ def test_the_source_gives_a_citizen_only_to_a_municipality_that_enrolled_them(tm
     assert {e.citizen for e in source.citizen(pool, "147", "cit-147-1")} == {"cit-147-1"}
     assert [events[0].citizen for events in source.citizens(pool, "155")] == ["cit-155-1", "cit-155-2"]
     source.close()
+
+
+def test_callers_asking_for_an_answer_being_computed_wait_for_it_instead_of_computing_it_again(tmp_path):
+    import threading
+    import time
+
+    source = LogSource(write_log(tmp_path / "log.jsonl"))
+    source.load()
+    f = Figures(source)
+    calls = []
+
+    def slow() -> bytes:
+        calls.append(1)
+        time.sleep(0.3)
+        return b"page"
+
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(f.cached(("page",), slow))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [b"page"] * 8 and len(calls) == 1
+    source.close()
