@@ -240,14 +240,14 @@ class Server:
         )
 
     # -- the dashboard -------------------------------------------------------------------
-    def _selection(self, request: Request, role: Role):
+    def _selection(self, request: Request, role: Role, page: bool = False):
         f = self.figures
         q = request.query_params
         pool = f.pool(q.get("pool", "afklaringspuljen"))
         month = f.month(pool, q.get("month", self.default_month))
         view = _view(request)
         participant = f.participant(pool, q["participant"]) if q.get("participant") else None
-        exact = q.get("unsuppressed") == "1"
+        exact = q.get("unsuppressed") == "1" and not page  # the first page is public; the script asks with a token
         if exact and role.anonymous:
             raise Problem(401, "own figures without suppression need a municipality or star token")
         if exact and (participant is None or not role.owns_all(participant.codes)):
@@ -257,7 +257,7 @@ class Server:
     async def home(self, request: Request) -> Response:
         self.role(request)
         self.need_ready()
-        pool, month, view, participant, _ = self._selection(request, ANONYMOUS)
+        pool, month, view, participant, _ = self._selection(request, ANONYMOUS, page=True)
         page = await self.run(self.figures.page, pool, month, view, participant, False)
         shell = dashboard.shell(page, pool, month, view, participant, self.source.version)
         return HTMLResponse(shell, headers=dashboard.HEADERS)

@@ -93,6 +93,7 @@ ENDPOINTS: list[tuple[str, object]] = [
     (f"{C}/{TAARNBY}/citizens/cit-155-1?month=2021-09", lambda r: citizen_status(r, TAARNBY, False)),
     (f"{C}/{DRAGOER}/citizens/cit-155-1?month=2021-09", lambda r: citizen_status(r, DRAGOER, True)),
     ("/", anonymous_or_valid),
+    ("/?month=2021-08&participant=101&view=published&unsuppressed=1", anonymous_or_valid),  # the page is public
     ("/dashboard/report?month=2021-09&participant=147", anonymous_or_valid),
     ("/dashboard/report?month=2021-09&participant=101&unsuppressed=1", lambda r: exact_status(r, {A})),
     ("/dashboard/report?month=2021-09&participant=185&unsuppressed=1", lambda r: exact_status(r, {TAARNBY, DRAGOER})),
@@ -157,7 +158,7 @@ def test_every_endpoint_answers_every_kind_of_caller_as_spec_9_says_and_leaks_no
                 else:
                     assert agg == aggregates(public)[codes], (path, role, sorted(codes))
     print(f"access matrix: {tried} (endpoint, caller) pairs")
-    assert tried == len(ENDPOINTS) * len(ROLES) == 30 * 8
+    assert tried == len(ENDPOINTS) * len(ROLES) == 31 * 8
 
 
 def test_another_municipalitys_citizen_answers_byte_for_byte_like_one_that_does_not_exist(served):
