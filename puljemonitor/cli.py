@@ -305,3 +305,8 @@ def demo(seed, month, out_dir) -> None:
 
 for command in (cli_live.worker, cli_live.produce, cli_live.compare, cli_live.status):
     main.add_command(command)
+
+from puljemonitor import cli_serve  # noqa: E402  (its own module, so the serve work merges cleanly)
+
+for command in (cli_serve.serve, cli_serve.token):
+    main.add_command(command)

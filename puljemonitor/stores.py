@@ -34,6 +34,10 @@ class MemoryStore:
         for events in itertools.islice(self._citizens.values(), part, None, parts):
             yield list(events.values())
 
+    def events(self, citizen: str) -> list[AnyEvent]:
+        """One citizen's applied events (none for a citizen never seen)."""
+        return list(self._citizens.get(citizen, {}).values())
+
     def __len__(self) -> int:
         return len(self._citizens)
 

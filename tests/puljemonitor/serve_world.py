@@ -1,0 +1,115 @@
+"""A small world for the serve tests: four municipalities whose 2021-09 figures are known by
+hand, some small enough to be suppressed, and a running ``serve`` for the live tests.
+
+2021-09, as known now (every citizen enrolled 2020-07-30 unless said):
+
+* København (101, municipality A): a1–a3 førtidspension, a4–a5 exempt, a6–a8 kontanthjælp
+  (not positive); a9 kontanthjælp, with a ressourceforløb from 2021-09-01 recorded only in
+  January 2022 (after the publication cut-off of 2021-12-01): positive now, not as published.
+  Now: enrolled 9, exempt 2, measured 7, positive 4 (other_benefit 4: førtidspension 3,
+  ressourceforløb 1).
+* Frederiksberg (147, municipality B): b1 in education, b2–b3 kontanthjælp. Enrolled 3, all
+  public counts of B but the zeros are hidden.
+* Tårnby (185): t1–t6 kontanthjælp. Enrolled 6, measured 6, positive 0.
+* Dragør (155): d1 in a flexjob, d2 kontanthjælp. Enrolled 2 (hidden in public); the
+  participant Tårnby/Dragør: enrolled 8, measured 8, positive 1 (hidden in public).
+
+Pseudonyms are ``cit-<code>-<n>`` so a leak check can look for them in any text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+
+from tests.builders import History
+
+A, B, TAARNBY, DRAGOER = "101", "147", "185", "155"
+RECORDED = "2020-08-01T12:00:00+02:00"
+
+
+def citizen(name: str, code: str, benefit: str = "kontanthjaelp") -> History:
+    h = History(name, code)
+    h.add("benefit_changed", at="2020-06-01", benefit=benefit, recorded=RECORDED)
+    return h
+
+
+def world() -> dict[str, list[History]]:
+    def name(code: str, n: int) -> str:
+        return f"cit-{code}-{n}"
+
+    a = [citizen(name(A, i), A, "foertidspension") for i in (1, 2, 3)]
+    for i in (4, 5):
+        h = citizen(name(A, i), A)
+        h.add("exemption_started", at="2021-01-01", reason="sygdom", recorded="2021-01-02T12:00:00+01:00")
+        a.append(h)
+    a += [citizen(name(A, i), A) for i in (6, 7, 8)]
+    late = citizen(name(A, 9), A)
+    late.add("benefit_changed", at="2021-09-01", benefit="ressourceforloeb", recorded="2022-01-10T12:00:00+01:00")
+    a.append(late)
+    b = [citizen(name(B, 1), B)]
+    b[0].add("education_started", at="2021-02-01", recorded="2021-02-02T12:00:00+01:00")
+    b += [citizen(name(B, i), B) for i in (2, 3)]
+    return {
+        A: a,
+        B: b,
+        TAARNBY: [citizen(name(TAARNBY, i), TAARNBY) for i in range(1, 7)],
+        DRAGOER: [citizen(name(DRAGOER, 1), DRAGOER, "fleksjob"), citizen(name(DRAGOER, 2), DRAGOER)],
+    }
+
+
+def pseudonyms(code: str) -> list[str]:
+    return [h.citizen for h in world()[code]]
+
+
+def log_lines() -> list[bytes]:
+    return [line for histories in world().values() for h in histories for line in h.lines()]
+
+
+def write_log(path: Path) -> Path:
+    path.write_bytes(b"\n".join(log_lines()) + b"\n")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(log: Path, *extra: str, tokens: Path | None = None):
+    """``puljemonitor serve`` as a subprocess on a free port; yields (base URL, process)."""
+    port = free_port()
+    args = [sys.executable, "-m", "puljemonitor", "serve", "--log", str(log), "--port", str(port), *extra]
+    if tokens is not None:
+        args += ["--tokens", str(tokens)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"serve exited {proc.returncode}: {proc.stderr.read()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("serve did not become ready")
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
