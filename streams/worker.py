@@ -411,9 +411,9 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     """
     from streams.admin import reach
 
-    configure_logging(loglevel)
-    reach(settings.broker)
+    reach(settings.broker)  # before logging is configured: the operator gets its one line, not librdkafka's
     check_deployment(settings)
+    configure_logging(loglevel)
     Restarts(settings).run()
 
 
