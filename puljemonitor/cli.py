@@ -13,10 +13,12 @@ import click
 import msgspec
 
 from projections.audit import audit as audit_month
+from projections.period_report import overview_months, project_overview
 from projections.reports import published_cutoff
 from puljemonitor import cli_live
 from puljemonitor.html import find_participant, render_report
 from puljemonitor.render import audit_table, report_table
+from puljemonitor.render_periods import period_audit_table, period_report_table
 from puljemonitor.replay import Replay
 from puljemonitor.sharding import ShardedReplay, shards_for
 from schemas import pools, reference
@@ -166,7 +168,7 @@ def report(
     if as_of and as_published:
         raise click.UsageError("--as-of and --as-published are mutually exclusive")
     if fmt == "html" and pool.casefold() == "bir":
-        raise click.UsageError("BIR's HTML report is not available yet: the BIR pool is not implemented")
+        raise click.UsageError("BIR's HTML report is not available yet: use --format table or json")
     if fmt == "html" and not out:
         raise click.UsageError("--format html writes a file: give it with --out PATH")
     if fmt != "html" and (out or participant or unsuppressed):
@@ -193,6 +195,11 @@ def report(
                 participant=participant,
                 unsuppressed=unsuppressed,
             )
+        elif isinstance(pool_config, pools.PeriodPool):
+            result, tallies = replay.period_report_and_tallies(
+                pool_config, month, pools.Rules(count_social_frikort), as_of
+            )
+            overview = project_overview(tallies, pool_config, overview_months(month))
         else:
             result = replay.report(pool_config, month, pools.Rules(count_social_frikort), as_of)
     finally:
@@ -200,6 +207,8 @@ def report(
     if fmt == "html":
         Path(out).write_text(page, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)
+    elif isinstance(pool_config, pools.PeriodPool):
+        _emit(result, fmt, lambda r: period_report_table(r, pool_config, overview))
     else:
         _emit(result, fmt, report_table)
 
@@ -241,7 +250,10 @@ def audit(log, month, pool, codes, count_social_frikort, fmt, state) -> None:
         )
     finally:
         replay.close()
-    _emit(result, fmt, audit_table)
+    if isinstance(pool_config, pools.PeriodPool):
+        _emit(result, fmt, lambda r: period_audit_table(r, pool_config))
+    else:
+        _emit(result, fmt, audit_table)
 
 
 @main.command("demo-data")

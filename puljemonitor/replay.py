@@ -19,10 +19,12 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from projections.aggregates import Tallies, count_statuses
+from projections.period_report import build_period_report, count_periods, overview_months
 from projections.reports import build_report, report_months
 from puljemonitor.stores import MemoryStore, RocksStore
 from schemas.calendar import Month
-from schemas.pools import Pool, Rules
+from schemas.periods import PeriodReport
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reports import InputCounts, RejectedLine, Report
 from streams.intake import Intake
 
@@ -93,11 +95,25 @@ class Reports:
 
     counts: InputCounts
 
-    def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+    def tallies(self, pool: Pool | PeriodPool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+        """Status counts per (municipality, month) of ``pool`` (BIR: period rows)."""
         raise NotImplementedError
 
-    def report(self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None) -> Report:
+    def report(
+        self, pool: Pool | PeriodPool, month: Month, rules: Rules, as_of: dt.datetime | None
+    ) -> Report | PeriodReport:
+        if isinstance(pool, PeriodPool):
+            return self.period_report_and_tallies(pool, month, rules, as_of)[0]
         return self.report_and_tallies(pool, month, rules, as_of)[0]
+
+    def period_report_and_tallies(
+        self, pool: PeriodPool, month: Month, rules: Rules, as_of: dt.datetime | None
+    ) -> tuple[PeriodReport, Tallies]:
+        """The BIR report of ``month`` and the tallies it was built from, which also cover
+        the overview's earlier periods (one projection for the report and its overview)."""
+        tallies = self.tallies(pool, overview_months(month), rules, as_of)
+        report = build_period_report(tallies, pool=pool, month=month, rules=rules, as_of=as_of, counts=self.counts)
+        return report, tallies
 
     def report_and_tallies(
         self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None, more_months: Iterable[Month] = ()
@@ -165,11 +181,12 @@ class Replay(Reports):
                 feed(number, value, key)
         return intake.counts
 
-    def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+    def tallies(self, pool: Pool | PeriodPool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
         citizens = self.store.citizens()
         total = len(self.store) if isinstance(self.store, MemoryStore) else None
+        count = count_periods if isinstance(pool, PeriodPool) else count_statuses
         with progress(total, "citizens", "projecting", self.quiet) as bar, gc_paused():
-            return count_statuses(bar_iter(citizens, bar), pool=pool, months=months, rules=rules, as_of=as_of)
+            return count(bar_iter(citizens, bar), pool=pool, months=months, rules=rules, as_of=as_of)
 
     def close(self) -> None:
         self.store.close()
