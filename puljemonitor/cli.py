@@ -271,9 +271,12 @@ def demo_data(seed, scale, out) -> None:
 @main.command()
 @click.option("--seed", default=1, show_default=True)
 @click.option("--month", default="2021-09", show_default=True, callback=_month, help="The month to report.")
+@click.option(
+    "--bir-month", default="2021-04", show_default=True, callback=_month, help="The BIR month to report (seed 001's)."
+)
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
-def demo(seed, month, out_dir) -> None:
-    """Generate the demo log (once), replay it, and report a month: table here, JSON in OUT."""
+def demo(seed, month, bir_month, out_dir) -> None:
+    """Generate the demo log (once), replay it, and report a month of each pool: tables here, JSON in OUT."""
     from puljemonitor.demo import generate
 
     out = Path(out_dir)
@@ -288,17 +291,24 @@ def demo(seed, month, out_dir) -> None:
     try:
         now, page = render_report(replay, pool_config, month, pools.Rules(), None)
         published = replay.report(pool_config, month, pools.Rules(), published_cutoff(pool_config, month))
+        bir_config = pools.pool("bir")
+        bir, bir_tallies = replay.period_report_and_tallies(bir_config, bir_month, pools.Rules(), None)
     finally:
         replay.close()
     name = f"report-{now.month}"
+    bir_json = out / f"report-bir-{bir.month}.json"
     (out / f"{name}.json").write_bytes(msgspec.json.format(msgspec.json.encode(now), indent=2))
     (out / f"{name}.html").write_text(page, encoding="utf-8")
     (out / f"{name}-as-published.json").write_bytes(msgspec.json.format(msgspec.json.encode(published), indent=2))
+    bir_json.write_bytes(msgspec.json.format(msgspec.json.encode(bir), indent=2))
     click.echo(report_table(now))
+    bir_overview = project_overview(bir_tallies, bir_config, overview_months(bir_month))
+    click.echo("\n" + period_report_table(bir, bir_config, bir_overview))
     click.echo(
         f"\nSom offentliggjort ({published.as_of}): {published.project.positive} positive af "
         f"{published.project.measured} målte; nu: {now.project.positive} af {now.project.measured}."
-        f"\nJSON: {out / name}.json, {out / name}-as-published.json; afviste linjer: {out / 'rejected.jsonl'}"
+        f"\nJSON: {out / name}.json, {out / name}-as-published.json, BIR: {bir_json}; "
+        f"afviste linjer: {out / 'rejected.jsonl'}"
         f"\nHTML (som STAR udgiver rapporten; åbn i en browser, udskriv som PDF): {out / name}.html"
     )
 
