@@ -91,11 +91,15 @@ def membership(timeline: Timeline, month: Month) -> str | None:
 
     BIR's target group of the period ending in ``month`` is the same test (spec §7).
     """
+    return _membership(timeline, month, bounds(month)[1])
+
+
+def _membership(timeline: Timeline, month: Month, last_day: Day) -> str | None:
+    """:func:`membership`, given the month's last day (the first pool's hot path has it)."""
     if month < _month_of(timeline.enrolled_on) or (
         timeline.exit_on != FOREVER and month >= _month_of(timeline.exit_on)
     ):
         return OUT
-    last_day = bounds(month)[1]
     for start, end in timeline.exemption:
         if start <= last_day < end:  # held on the month's last day
             return EXEMPT
@@ -126,10 +130,10 @@ def touches(spells: Iterable[tuple[Day, Day]], first_day: Day, last_day: Day) ->
 
 def month_status(timeline: Timeline, month: Month, rules: Rules) -> str:
     """The status of an enrolled citizen in one month: out, exempt, a category or not positive."""
-    kept = membership(timeline, month)
+    first_day, last_day = bounds(month)
+    kept = _membership(timeline, month, last_day)
     if kept is not None:
         return kept
-    first_day, last_day = bounds(month)
     rank = _NONE
     # A fact touches the month when it holds on one of its days: [start, end) meets it.
     for start, end, benefit in timeline.benefits:
@@ -137,12 +141,21 @@ def month_status(timeline: Timeline, month: Month, rules: Rules) -> str:
         if fact_rank is not None and fact_rank < rank and start <= last_day and end > first_day:
             rank = fact_rank
     education = _FACT_RANK["education"]
-    if education < rank and touches(timeline.education, first_day, last_day):
-        rank = education
+    # The touch test of :func:`touches`, written out because this runs for every citizen and
+    # month of a replay: with a call per spell list (and membership() looking the month's
+    # bounds up again) month_status took ~20 % longer (a micro-benchmark over 82,000 timelines).
+    if education < rank:
+        for start, end in timeline.education:
+            if start <= last_day and end > first_day:
+                rank = education
+                break
     for offer, held in timeline.offers.items():
         fact_rank = _FACT_RANK[offer]
-        if fact_rank < rank and touches(held, first_day, last_day):
-            rank = fact_rank
+        if fact_rank < rank:
+            for start, end in held:
+                if start <= last_day and end > first_day:
+                    rank = fact_rank
+                    break
     return _category(timeline, month, rank, rules)
 
 
