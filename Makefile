@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[test]"
 	@touch $@
 
-## Generate the demo log once, replay it, print the 2021-09 report (JSON in out/).
+## Generate the demo log once, replay it, print the 2021-09 report and BIR's 2021-04 (JSON in out/).
 demo: $(BIN)/.installed
 	$(BIN)/puljemonitor demo
 

@@ -3,21 +3,27 @@
 For every citizen the month's status is computed twice, under the publication cut-off and
 with every event; a citizen whose status differs is listed under their municipality with
 the events recorded after the cut-off, which are exactly the events that made the difference.
+For a pool measured over periods (BIR, spec §7) the status is the citizen's period category
+and the aggregates are the period aggregates; everything else is the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 
 import msgspec
 
 from projections.aggregates import Tallies, aggregate
 from projections.months import status
+from projections.period_report import period_aggregate
+from projections.periods import period_status
 from projections.timeline import build_timeline, order_key
 from schemas.calendar import Month, format_month
 from schemas.events import AnyEvent
-from schemas.pools import Pool, Rules
+from schemas.periods import PeriodAggregate
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reports import Aggregate
 
 
@@ -30,8 +36,8 @@ class StatusChange(msgspec.Struct, kw_only=True):
 
 
 class MunicipalityAudit(msgspec.Struct, kw_only=True):
-    published: Aggregate
-    now: Aggregate
+    published: Aggregate | PeriodAggregate
+    now: Aggregate | PeriodAggregate
     changes: list[StatusChange]
 
 
@@ -45,13 +51,27 @@ class Audit(msgspec.Struct, kw_only=True):
 def audit(
     citizens: Iterable[Iterable[AnyEvent]],
     *,
-    pool: Pool,
+    pool: Pool | PeriodPool,
     month: Month,
     cutoff: dt.datetime,
     rules: Rules,
     municipalities: set[str] | None = None,
 ) -> Audit:
     """Both views of ``month`` per municipality (optionally only some), with the changed citizens."""
+    if isinstance(pool, PeriodPool):
+
+        def status_in(timeline, month, rules):
+            return period_status(timeline, pool, month, rules)
+
+        def summed(counts):  # statuses only: the period aggregate does not read the courses
+            return period_aggregate(Counter({(name, None, None): n for name, n in counts.items()}), pool)
+
+    else:
+        status_in = status
+
+        def summed(counts):
+            return aggregate(counts, pool)
+
     published, now = Tallies(), Tallies()
     changes: dict[str, list[StatusChange]] = {}
 
@@ -64,7 +84,7 @@ def audit(
         after = build_timeline(events, pool.name)
         if not (wanted(before.municipality) or wanted(after.municipality)):
             continue
-        old, new = status(before, month, rules), status(after, month, rules)
+        old, new = status_in(before, month, rules), status_in(after, month, rules)
         if wanted(before.municipality):
             published.move((before.municipality, month), None, old)
         if wanted(after.municipality):
@@ -88,8 +108,8 @@ def audit(
         published_as_of=cutoff.isoformat(),
         municipalities={
             code: MunicipalityAudit(
-                published=aggregate(published.combined([code], month), pool),
-                now=aggregate(now.combined([code], month), pool),
+                published=summed(published.combined([code], month)),
+                now=summed(now.combined([code], month)),
                 changes=sorted(changes.get(code, []), key=lambda c: c.citizen),
             )
             for code in codes

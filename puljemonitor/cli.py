@@ -13,9 +13,11 @@ import click
 import msgspec
 
 from projections.audit import audit as audit_month
+from projections.period_report import overview_months, project_overview
 from projections.reports import published_cutoff
 from puljemonitor import cli_live, exit_codes
 from puljemonitor.render import audit_table, report_table
+from puljemonitor.render_periods import period_audit_table, period_report_table
 from puljemonitor.replay import Replay
 from puljemonitor.sharding import ShardedReplay, shards_for
 from schemas import pools, reference
@@ -165,7 +167,7 @@ def report(
     if as_of and as_published:
         raise click.UsageError("--as-of and --as-published are mutually exclusive")
     if fmt == "html" and pool.casefold() == "bir":
-        raise click.UsageError("BIR's HTML report is not available yet: the BIR pool is not implemented")
+        raise click.UsageError("BIR's HTML report is not available yet: use --format table or json")
     if fmt == "html" and not out:
         raise click.UsageError("--format html writes a file: give it with --out PATH")
     if fmt != "html" and (out or participant or unsuppressed):
@@ -194,6 +196,11 @@ def report(
                 participant=participant,
                 unsuppressed=unsuppressed,
             )
+        elif isinstance(pool_config, pools.PeriodPool):
+            result, tallies = replay.period_report_and_tallies(
+                pool_config, month, pools.Rules(count_social_frikort), as_of
+            )
+            overview = project_overview(tallies, pool_config, overview_months(month))
         else:
             result = replay.report(pool_config, month, pools.Rules(count_social_frikort), as_of)
     finally:
@@ -201,6 +208,8 @@ def report(
     if fmt == "html":
         Path(out).write_text(page, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)
+    elif isinstance(pool_config, pools.PeriodPool):
+        _emit(result, fmt, lambda r: period_report_table(r, pool_config, overview))
     else:
         _emit(result, fmt, report_table)
 
@@ -252,7 +261,10 @@ def audit(log, month, pool, codes, count_social_frikort, fmt, state) -> None:
         )
     finally:
         replay.close()
-    _emit(result, fmt, audit_table)
+    if isinstance(pool_config, pools.PeriodPool):
+        _emit(result, fmt, lambda r: period_audit_table(r, pool_config))
+    else:
+        _emit(result, fmt, audit_table)
 
 
 @main.command("demo-data")
@@ -270,9 +282,12 @@ def demo_data(seed, scale, out) -> None:
 @main.command()
 @click.option("--seed", default=1, show_default=True)
 @click.option("--month", default="2021-09", show_default=True, callback=_month, help="The month to report.")
+@click.option(
+    "--bir-month", default="2021-04", show_default=True, callback=_month, help="The BIR month to report (seed 001's)."
+)
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
-def demo(seed, month, out_dir) -> None:
-    """Generate the demo log (once), replay it, and report a month: table here, JSON in OUT."""
+def demo(seed, month, bir_month, out_dir) -> None:
+    """Generate the demo log (once), replay it, and report a month of each pool: tables here, JSON in OUT."""
     from puljemonitor.demo import generate
     from puljemonitor.html import render_report
 
@@ -288,17 +303,24 @@ def demo(seed, month, out_dir) -> None:
     try:
         now, page = render_report(replay, pool_config, month, pools.Rules(), None)
         published = replay.report(pool_config, month, pools.Rules(), published_cutoff(pool_config, month))
+        bir_config = pools.pool("bir")
+        bir, bir_tallies = replay.period_report_and_tallies(bir_config, bir_month, pools.Rules(), None)
     finally:
         replay.close()
     name = f"report-{now.month}"
+    bir_json = out / f"report-bir-{bir.month}.json"
     (out / f"{name}.json").write_bytes(msgspec.json.format(msgspec.json.encode(now), indent=2))
     (out / f"{name}.html").write_text(page, encoding="utf-8")
     (out / f"{name}-as-published.json").write_bytes(msgspec.json.format(msgspec.json.encode(published), indent=2))
+    bir_json.write_bytes(msgspec.json.format(msgspec.json.encode(bir), indent=2))
     click.echo(report_table(now))
+    bir_overview = project_overview(bir_tallies, bir_config, overview_months(bir_month))
+    click.echo("\n" + period_report_table(bir, bir_config, bir_overview))
     click.echo(
         f"\nSom offentliggjort ({published.as_of}): {published.project.positive} positive af "
         f"{published.project.measured} målte; nu: {now.project.positive} af {now.project.measured}."
-        f"\nJSON: {out / name}.json, {out / name}-as-published.json; afviste linjer: {out / 'rejected.jsonl'}"
+        f"\nJSON: {out / name}.json, {out / name}-as-published.json, BIR: {bir_json}; "
+        f"afviste linjer: {out / 'rejected.jsonl'}"
         f"\nHTML (som STAR udgiver rapporten; åbn i en browser, udskriv som PDF): {out / name}.html"
     )
 

@@ -21,11 +21,13 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from projections.aggregates import Tallies, count_statuses
+from projections.period_report import build_period_report, count_periods, overview_months
 from projections.reports import build_report, report_months
 from puljemonitor.stores import MemoryStore, RocksStore
 from schemas.calendar import Month
 from schemas.events import AnyEvent
-from schemas.pools import Pool, Rules
+from schemas.periods import PeriodReport
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reports import InputCounts, RejectedLine, Report
 from streams.intake import Intake
 
@@ -97,11 +99,25 @@ class Reports:
 
     counts: InputCounts
 
-    def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+    def tallies(self, pool: Pool | PeriodPool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+        """Status counts per (municipality, month) of ``pool`` (BIR: period rows)."""
         raise NotImplementedError
 
-    def report(self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None) -> Report:
+    def report(
+        self, pool: Pool | PeriodPool, month: Month, rules: Rules, as_of: dt.datetime | None
+    ) -> Report | PeriodReport:
+        if isinstance(pool, PeriodPool):
+            return self.period_report_and_tallies(pool, month, rules, as_of)[0]
         return self.report_and_tallies(pool, month, rules, as_of)[0]
+
+    def period_report_and_tallies(
+        self, pool: PeriodPool, month: Month, rules: Rules, as_of: dt.datetime | None
+    ) -> tuple[PeriodReport, Tallies]:
+        """The BIR report of ``month`` and the tallies it was built from, which also cover
+        the overview's earlier periods (one projection for the report and its overview)."""
+        tallies = self.tallies(pool, overview_months(month), rules, as_of)
+        report = build_period_report(tallies, pool=pool, month=month, rules=rules, as_of=as_of, counts=self.counts)
+        return report, tallies
 
     def report_and_tallies(
         self, pool: Pool, month: Month, rules: Rules, as_of: dt.datetime | None, more_months: Iterable[Month] = ()
@@ -174,8 +190,9 @@ class Replay(Reports):
                 feed(number, value, key)
         return intake.counts
 
-    def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
-        """Every citizen's status in ``months``, counted (:func:`count_statuses`).
+    def tallies(self, pool: Pool | PeriodPool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+        """Every citizen's status (or BIR period category) in ``months``, counted
+        (:func:`count_statuses`, :func:`count_periods`).
 
         Why split: the projection is pure Python at about 40 µs a citizen, and the HTML
         report's 14 months make it most of a second for the demo log. With more than one
@@ -186,6 +203,7 @@ class Replay(Reports):
         A RocksDB store is not split (its handle must not cross a fork).
         """
         kwargs = {"pool": pool, "months": months, "rules": rules, "as_of": as_of}
+        count = count_periods if isinstance(pool, PeriodPool) else count_statuses
         total = len(self.store) if isinstance(self.store, MemoryStore) else None
         parts = self.workers if total is not None and total >= SPLIT_MIN else 1
         with gc_paused():  # in the forked workers too: a collection there would copy the store
@@ -194,13 +212,13 @@ class Replay(Reports):
             for part in range(1, parts):  # forked before the progress bar starts its thread
                 receive, send = context.Pipe(duplex=False)
                 share = self.store.citizens(part, parts)
-                child = context.Process(target=_count_share, args=(send, share, kwargs), daemon=True)
+                child = context.Process(target=_count_share, args=(send, count, share, kwargs), daemon=True)
                 child.start()
                 send.close()
                 children.append((receive, child))
             with progress(total, "citizens", "projecting", self.quiet) as bar:
                 mine = self.store.citizens(0, parts) if children else self.store.citizens()
-                tallies = count_statuses(bar_iter(mine, bar), **kwargs)
+                tallies = count(bar_iter(mine, bar), **kwargs)
                 for receive, child in children:
                     tallies.add(_received(receive, child))
                     bar.update(len(self.store) // parts)
@@ -210,10 +228,10 @@ class Replay(Reports):
         self.store.close()
 
 
-def _count_share(send: Connection, citizens: Iterable[Iterable[AnyEvent]], kwargs: dict) -> None:
+def _count_share(send: Connection, count, citizens: Iterable[Iterable[AnyEvent]], kwargs: dict) -> None:
     """A forked projection worker: count its share of the citizens and send the tallies back."""
     try:
-        send.send(("ok", count_statuses(citizens, **kwargs)))
+        send.send(("ok", count(citizens, **kwargs)))
     except BaseException as error:  # the parent raises it; a worker never fails silently
         send.send(("error", error))
 

@@ -30,7 +30,7 @@ import msgspec
 from projections.aggregates import Tallies
 from puljemonitor.replay import Replay, Reports, open_log, progress
 from schemas.calendar import Month
-from schemas.pools import Pool, Rules
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reports import InputCounts, RejectedLine
 
 
@@ -114,7 +114,7 @@ class ShardedReplay(Reports):
                 on_reject(rejected)
         return self.counts
 
-    def tallies(self, pool: Pool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
+    def tallies(self, pool: Pool | PeriodPool, months: list[Month], rules: Rules, as_of: dt.datetime | None) -> Tallies:
         for conn in self._conns:
             conn.send((pool, months, rules, as_of))
         merged = Tallies()

@@ -55,6 +55,39 @@ class Pool(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     participants: tuple[Participant, ...] = ()
 
 
+class Requirement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A BIR requirement (spec §7): the period categories it counts, met when
+    ``denominator × count ≥ numerator × target`` (35 %: 7/20; 15 %: 3/20)."""
+
+    label: str
+    categories: tuple[str, ...]
+    numerator: Positive
+    denominator: Positive
+
+    def meets(self, count: int, target: int) -> bool | None:
+        """Compared exactly in integers; None when the target group is empty."""
+        if target == 0:
+            return None
+        return count * self.denominator >= self.numerator * target
+
+
+class PeriodPool(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A pool measured over rolling periods of months (BIR, spec §7): open enrollment, every
+    enrolling municipality a participant, two requirements and the course indicators."""
+
+    name: str = ""
+    label: str
+    enrollment_closes: dt.date | None = None
+    first_month: MonthText
+    last_month: MonthText
+    period_months: Positive
+    requirements: dict[str, Requirement]
+    long_course_years: Positive
+    company_lookback_months: Positive
+    publication_lag_months: Annotated[int, msgspec.Meta(ge=0)]
+    publication_timezone: str
+
+
 class Disclosure(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Small-number suppression of published figures (spec §9): counts 1..min_cell-1 are hidden."""
 
@@ -66,6 +99,7 @@ class Configuration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     self_support: SelfSupport
     disclosure: Disclosure
     pools: dict[str, Pool]
+    period_pools: dict[str, PeriodPool] = {}
 
 
 class Rules(msgspec.Struct, frozen=True):
@@ -82,15 +116,17 @@ def configuration() -> Configuration:
         name: msgspec.structs.replace(pool, name=name, participants=participants(pool.participants_file))
         for name, pool in raw.pools.items()
     }
-    return msgspec.structs.replace(raw, pools=pools)
+    period_pools = {name: msgspec.structs.replace(pool, name=name) for name, pool in raw.period_pools.items()}
+    return msgspec.structs.replace(raw, pools=pools, period_pools=period_pools)
 
 
-def pools() -> dict[str, Pool]:
-    """Every configured pool by name."""
-    return configuration().pools
+def pools() -> dict[str, Pool | PeriodPool]:
+    """Every configured pool by name: the monthly pools, then those measured over periods."""
+    config = configuration()
+    return {**config.pools, **config.period_pools}
 
 
-def pool(name: str) -> Pool:
+def pool(name: str) -> Pool | PeriodPool:
     """The named pool's configuration; a clear error for a pool that is not configured."""
     try:
         return pools()[name]

@@ -30,6 +30,7 @@ Modules, each owning one concept (lower ones never import higher ones):
 - ``dates``: the calendar: month indices, day ordinals, timestamps and sort keys;
 - ``world``: the municipalities, their traits and the citizens' enrolling municipalities;
 - ``life``: one citizen's latent life, the Markov chain the demo is calibrated through;
+- ``bir``: the BIR citizens (spec §7, seed 001), their own chain on the same mechanics;
 - ``latent``: the latent monthly status and the calibration figures (``--latent``);
 - ``events``: the lines derived from a life, with delays, late, duplicate and retracted events;
 - ``invalid``: the deliberately invalid lines;

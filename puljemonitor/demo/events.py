@@ -142,16 +142,21 @@ class Emitter:
     # -- per fact kind ---------------------------------------------------------
     def run(self) -> None:
         life = self.life
-        stamp = local_stamp(self.rng.randint(ENROLL_RECORDED[0].toordinal(), ENROLL_RECORDED[1].toordinal()), self.rng)
-        event = self.base("star", "enrolled", stamp)
-        event.update(at=date_text(life.enrolled), pool=POOL, municipality=life.municipality)
-        self.emit(event, stamp[1], month_of_ordinal(life.enrolled))
+        self.enrollment()
         for day, benefit in life.benefits:
             late = ("benefit", day) in life.late_facts
             self.dated("ydelse", "benefit_changed", day, DELAY_BENEFIT, late, benefit=benefit)
         self.spells()
         self.incomes()
         self.exit_and_after()
+
+    def enrollment(self) -> None:
+        """The enrollment, recorded by STAR's extraction run just after the freeze."""
+        life = self.life
+        stamp = local_stamp(self.rng.randint(ENROLL_RECORDED[0].toordinal(), ENROLL_RECORDED[1].toordinal()), self.rng)
+        event = self.base("star", "enrolled", stamp)
+        event.update(at=date_text(life.enrolled), pool=POOL, municipality=life.municipality)
+        self.emit(event, stamp[1], month_of_ordinal(life.enrolled))
 
     def spells(self) -> None:
         life, rng = self.life, self.rng

@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from typing import BinaryIO, TextIO
 
-from puljemonitor.demo.dates import MONTH_FIRST, N_MONTHS, month_of_ordinal
+from puljemonitor.demo.bir import BIR, BirEmitter, build_bir_world, simulate_bir_citizen
+from puljemonitor.demo.dates import MONTH_FIRST, N_MONTHS, POOL, month_of_ordinal
 from puljemonitor.demo.events import NOISE, DemoSummary, Emitter
 from puljemonitor.demo.invalid import invalid_line, invalid_slots
 from puljemonitor.demo.life import simulate_citizen
@@ -79,9 +80,13 @@ CHUNK_CITIZENS = 20_000  # citizens per unit of (parallel) work
 PARALLEL_FROM = 60_000  # citizens; below this one process is quicker than starting workers
 
 
-def _write_chunk(seed: int, scale: float, start: int, stop: int, directory: str) -> tuple[DemoSummary, list[int]]:
-    """Simulate citizens [start, stop) into bucket files in `directory`."""
+def _write_chunk(
+    seed: int, scale: float, start: int, stop: int, directory: str, pool: str = POOL
+) -> tuple[DemoSummary, list[int]]:
+    """Simulate citizens [start, stop) of ``pool`` into bucket files in `directory`."""
     world = build_world(seed, scale)
+    if pool == BIR:
+        return _write_bir_chunk(world, scale, start, stop, directory)
     slots = invalid_slots(len(world.citizen_municipality), scale)
     summary, buckets = DemoSummary(), _Buckets(directory)
     for i in range(start, stop):
@@ -99,6 +104,20 @@ def _write_chunk(seed: int, scale: float, start: int, stop: int, directory: str)
     return summary, buckets.close()
 
 
+def _write_bir_chunk(world, scale: float, start: int, stop: int, directory: str) -> tuple[DemoSummary, list[int]]:
+    """BIR citizens [start, stop) into bucket files (no invalid lines: those are the first pool's)."""
+    bir = build_bir_world(world, scale)
+    summary, buckets = DemoSummary(), _Buckets(directory)
+    for i in range(start, stop):
+        life, rng = simulate_bir_citizen(world, bir, i)
+        em = BirEmitter(world, bir.first_index + i, life, rng, buckets.add, summary)
+        em.run()
+        if i % NOISE.retraction_every == NOISE.retraction_phase:
+            em.retraction(i // NOISE.retraction_every)
+    summary.citizens = stop - start
+    return summary, buckets.close()
+
+
 def _merge(total: DemoSummary, part: DemoSummary) -> None:
     for name in ("citizens", "events", "duplicates", "invalid", "retractions", "late"):
         setattr(total, name, getattr(total, name) + getattr(part, name))
@@ -110,13 +129,19 @@ def _merge(total: DemoSummary, part: DemoSummary) -> None:
 def _run_chunks(
     seed: int, scale: float, tmp: str, workers: int | None, progress: bool
 ) -> tuple[DemoSummary, list[str], list[int]]:
-    n = len(build_world(seed, scale).citizen_municipality)
+    world = build_world(seed, scale)
+    n, n_bir = len(world.citizen_municipality), build_bir_world(world, scale).size
     chunks = [
-        (seed, scale, a, min(a + CHUNK_CITIZENS, n), os.path.join(tmp, f"c{j:05d}"))
+        (seed, scale, a, min(a + CHUNK_CITIZENS, n), os.path.join(tmp, f"c{j:05d}"), POOL)
         for j, a in enumerate(range(0, n, CHUNK_CITIZENS))
     ]
+    chunks += [
+        (seed, scale, a, min(a + CHUNK_CITIZENS, n_bir), os.path.join(tmp, f"b{j:05d}"), BIR)
+        for j, a in enumerate(range(0, n_bir, CHUNK_CITIZENS))
+    ]
+    n += n_bir
     for chunk in chunks:
-        os.mkdir(chunk[-1])
+        os.mkdir(chunk[4])
     if workers is None:
         workers = min(os.cpu_count() or 1, len(chunks)) if n >= PARALLEL_FROM else 1
     bar = None
@@ -142,7 +167,7 @@ def _run_chunks(
         pool.shutdown()
     if bar is not None:
         bar.close()
-    return total, [c[-1] for c in chunks], sorted(buckets)
+    return total, [c[4] for c in chunks], sorted(buckets)
 
 
 def generate(

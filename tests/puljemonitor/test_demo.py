@@ -252,9 +252,10 @@ def test_applied_events_follow_the_contract(classified):
     assert set(types) == set(FIELDS)  # every event type occurs
     for e in applied:
         assert not CPR.match(e["citizen"])
-        if e["type"] == "enrolled":
+        if e["type"] == "enrolled" and e["pool"] == "afklaringspuljen":
             assert dt.date(2020, 7, 27) <= dt.date.fromisoformat(e["at"]) <= FREEZE
-            assert e["pool"] == "afklaringspuljen"
+        elif e["type"] == "enrolled":  # BIR's enrollment is open, from the pool's start to its last month
+            assert e["pool"] == "bir" and "2020-12-01" <= e["at"] <= "2022-12-31"
         if "at" in e:
             assert "2000-01-01" <= e["at"] <= "2024-03-31"
 

@@ -131,3 +131,43 @@ def test_latent_truth_equals_the_replay_citizen_by_citizen(count_social_frikort)
                 differences.append((events[0].citizen, demo.MONTH_TEXT[k], latent, replayed[month]))
     assert compared > 40_000
     assert differences == []
+
+
+# --- BIR (spec §7, seed 001: the monitoring report of February–April 2021) -----------------
+
+SEED_001 = {  # period ending in: target group, requirement 1 share, requirement 2 share
+    "2021-02": (5_314, 0.270, 0.095),
+    "2021-03": (5_428, 0.227, 0.094),
+    "2021-04": (5_484, 0.228, 0.100),
+}
+SEED_001_CATEGORIES = {"flexjob": 302, "paid_hours": 147, "self_supporting": 79, "education": 23, "company": 701}
+
+
+@pytest.mark.parametrize("month", list(SEED_001))
+def test_bir_periods_match_the_monitoring_report(default_log, month):
+    log, _ = default_log
+    target, requirement_1, requirement_2 = SEED_001[month]
+    p = report(log, month, "--pool", "bir")["project"]
+    assert p["target"] == pytest.approx(target, rel=0.03)
+    assert p["requirement_1"]["share"] == pytest.approx(requirement_1, abs=0.02)
+    assert p["requirement_2"]["share"] == pytest.approx(requirement_2, abs=0.015)
+
+
+def test_bir_categories_of_february_to_april_2021_match_the_monitoring_report(default_log):
+    log, _ = default_log
+    categories = report(log, "2021-04", "--pool", "bir")["project"]["categories"]
+    for name, published in SEED_001_CATEGORIES.items():
+        assert categories[name] == pytest.approx(published, abs=max(10, 0.2 * published)), name
+
+
+def test_bir_as_published_differs_from_now_and_has_indicators(default_log):
+    log, _ = default_log
+    now = report(log, "2021-04", "--pool", "bir")
+    published = report(log, "2021-04", "--pool", "bir", "--as-published")
+    # internships registered late; a late flexjob mostly moves a citizen from paid hours (its wage is
+    # reported on time) to flexjob, inside requirement 2
+    assert published["project"]["requirement_1"]["count"] < now["project"]["requirement_1"]["count"]
+    assert published["project"]["categories"]["flexjob"] < now["project"]["categories"]["flexjob"]
+    long = now["indicators"]["project"]["long_without_company"]
+    assert 0 < long["without"] < long["long"] < now["project"]["target"]
+    assert all(n > 0 for n in now["indicators"]["project"]["durations"].values())

@@ -245,6 +245,11 @@ def test_the_demo_command_writes_the_html_report_beside_the_json_and_says_so(tmp
     page = tmp_path / "report-2021-09.html"
     assert (tmp_path / "report-2021-09.json").exists() and page.exists()
     assert str(page) in result.output.strip().splitlines()[-1]
+    assert "Bedre indsats for borgere i ressourceforløb" in result.output  # the BIR report follows
+    assert json.loads((tmp_path / "report-bir-2021-04.json").read_text())["period"] == {
+        "first": "2021-02",
+        "last": "2021-04",
+    }
     assert sorted(figure_data(page.read_text(encoding="utf-8"))) == [1, 2, 3, 4, 5, 6, 7]
 
 

@@ -143,3 +143,18 @@ def test_an_error_in_a_projection_worker_is_raised_in_the_replay(log, monkeypatc
     replay.workers = 2
     with pytest.raises(ValueError, match="worker failed"):
         replay.tallies(pool, months, Rules(), None)
+
+
+@pytest.mark.parametrize("extra", [(), ("--as-published",), ("--state",)])
+def test_shards_give_the_single_replays_bir_report(log, tmp_path, extra):
+    def bir(jobs: int, *options: str) -> dict:
+        args = ["report", "--log", str(log), "--pool", "bir", "--month", "2021-04", "--format", "json", *options]
+        result = CliRunner().invoke(main, [*args, "--jobs", str(jobs)])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    state = extra == ("--state",)
+    single = bir(1, *(() if state else extra))  # in memory: RocksDB is opened by the shard processes only
+    assert single["project"]["target"] > 0 and single["input"]["duplicates"] > 0
+    for jobs in (2, 3):
+        assert bir(jobs, *(("--state", str(tmp_path / f"state-{jobs}")) if state else extra)) == single
