@@ -23,6 +23,7 @@ from tqdm import tqdm
 from projections.aggregates import Tallies, count_statuses
 from projections.period_report import build_period_report, count_periods, overview_months
 from projections.reports import build_report, report_months
+from puljemonitor.forking import may_fork
 from puljemonitor.stores import MemoryStore, RocksStore
 from schemas.calendar import Month
 from schemas.events import AnyEvent
@@ -205,7 +206,7 @@ class Replay(Reports):
         kwargs = {"pool": pool, "months": months, "rules": rules, "as_of": as_of}
         count = count_periods if isinstance(pool, PeriodPool) else count_statuses
         total = len(self.store) if isinstance(self.store, MemoryStore) else None
-        parts = self.workers if total is not None and total >= SPLIT_MIN else 1
+        parts = self.workers if total is not None and total >= SPLIT_MIN and may_fork() else 1
         with gc_paused():  # in the forked workers too: a collection there would copy the store
             context = multiprocessing.get_context("fork")
             children = []

@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import jinja2
 
+from puljemonitor.forking import may_fork
 from puljemonitor.html import danish, figures
 from puljemonitor.html.model import Figure, ReportView
 
@@ -34,10 +35,11 @@ def draw(figs: list[Figure], workers: int | None = None) -> dict[int, str]:
     Why processes: matplotlib spends about 0.15 s of pure Python on each figure, one figure
     at a time per process, and the page has seven. The figures are independent and each is
     the same bytes in any process (fixed ``svg.hashsalt``), so forked workers (which share
-    the loaded modules and fonts) draw them side by side; one core draws them in turn.
+    the loaded modules and fonts) draw them side by side; one core, or a process with other
+    threads (:func:`puljemonitor.forking.may_fork`), draws them in turn.
     """
     workers = min(len(figs), workers or os.cpu_count() or 1)
-    if workers < 2:
+    if workers < 2 or not may_fork():
         return {f.number: figures.svg(f) for f in figs}
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         return dict(zip((f.number for f in figs), pool.map(figures.svg, figs)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 from puljemonitor.html import danish
-from schemas import pools
+from puljemonitor.server.figures import served_pools
 from schemas.calendar import Month, format_month
 from schemas.pools import Pool
 from schemas.reference import Participant
@@ -47,7 +47,7 @@ def controls(pool: Pool, month: Month, view: str, participant: Participant | Non
     participants = [("", "Alle projektkommuner")] + [(p.codes[0], p.name) for p in pool.participants]
     views = [("now", "Nu (alle data)"), ("published", "Som offentliggjort")]
     return f"""<form id="controls" data-version="{version}" autocomplete="off">
-  <label>Pulje <select name="pool">{_options([(p.name, p.label) for p in pools.pools().values()], pool.name)}</select></label>
+  <label>Pulje <select name="pool">{_options([(p.name, p.label) for p in served_pools().values()], pool.name)}</select></label>
   <label>Måned <select name="month">{_options(months, format_month(month))}</select></label>
   <label>Deltager <select name="participant">{_options(participants, participant.codes[0] if participant else "")}</select></label>
   <label>Visning <select name="view">{_options(views, view)}</select></label>

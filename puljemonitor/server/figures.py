@@ -82,9 +82,9 @@ class Figures:
 
     # -- lookups (404 for anything unknown) ----------------------------------------------
     def pool(self, name: str) -> Pool:
-        found = pools.pools().get(name)
+        found = served_pools().get(name)
         if found is None:
-            raise NotFound(f"unknown pool {name!r}; configured: {', '.join(pools.pools())}")
+            raise NotFound(f"unknown pool {name!r}; configured: {', '.join(served_pools())}")
         return found
 
     def month(self, pool: Pool, text: str) -> Month:
@@ -179,7 +179,7 @@ class Figures:
         return [
             shapes.PoolInfo(name=p.name, label=p.label, first_month=p.first_month, last_month=p.last_month,
                             participants={x.name: list(x.codes) for x in p.participants})
-            for p in pools.pools().values()
+            for p in served_pools().values()
         ]  # fmt: skip
 
     def report(self, pool: Pool, month: Month, view: str, rules: Rules, role: Role) -> shapes.ShownReport:
@@ -363,3 +363,9 @@ class Figures:
                 if role.owns(c.municipality)
             ],  # fmt: skip
         }
+
+
+def served_pools() -> dict[str, Pool]:
+    """The pools the server answers for: the monthly ones. BIR (a pool measured over periods)
+    is not served yet; its name answers 404 like any unknown pool."""
+    return dict(pools.configuration().pools)

@@ -253,7 +253,8 @@ def test_the_demo_command_writes_the_html_report_beside_the_json_and_says_so(tmp
     assert sorted(figure_data(page.read_text(encoding="utf-8"))) == [1, 2, 3, 4, 5, 6, 7]
 
 
-def test_the_figures_drawn_in_worker_processes_are_the_bytes_one_process_draws(log):
+def test_the_figures_drawn_in_worker_processes_are_the_bytes_one_process_draws(log, monkeypatch):
+    monkeypatch.setattr(page, "may_fork", lambda: True)  # pytest may run other threads
     replay = Replay(quiet=True)
     replay.ingest(str(log))
     pool, month = pools.pool("afklaringspuljen"), parse_month("2021-09")

@@ -120,6 +120,7 @@ def test_a_projection_split_over_forked_workers_counts_what_one_process_counts(l
         return count_statuses(citizens, **kwargs)
 
     monkeypatch.setattr(replay_module, "SPLIT_MIN", 1)  # the demo log is below the real one
+    monkeypatch.setattr(replay_module, "may_fork", lambda: True)  # pytest may run other threads
     monkeypatch.setattr(replay_module, "count_statuses", counting)
     for workers in (2, 3):
         replay.workers = workers
@@ -139,6 +140,7 @@ def test_an_error_in_a_projection_worker_is_raised_in_the_replay(log, monkeypatc
         return count_statuses(citizens, **kwargs)
 
     monkeypatch.setattr(replay_module, "SPLIT_MIN", 1)
+    monkeypatch.setattr(replay_module, "may_fork", lambda: True)
     monkeypatch.setattr(replay_module, "count_statuses", failing_in_a_worker)
     replay.workers = 2
     with pytest.raises(ValueError, match="worker failed"):
@@ -158,3 +160,23 @@ def test_shards_give_the_single_replays_bir_report(log, tmp_path, extra):
     assert single["project"]["target"] > 0 and single["input"]["duplicates"] > 0
     for jobs in (2, 3):
         assert bir(jobs, *(("--state", str(tmp_path / f"state-{jobs}")) if state else extra)) == single
+
+
+def test_a_process_with_other_threads_does_not_fork_its_projection(log, monkeypatch):
+    """A server's request thread must not fork (puljemonitor/forking.py): one process counts all."""
+    import threading
+
+    replay, pool, months = _projection(log)
+    monkeypatch.setattr(replay_module, "SPLIT_MIN", 1)
+    replay.workers = 2
+    result: list = []
+    forks_before = os.getpid()
+    thread = threading.Thread(
+        target=lambda: result.append((replay_module.may_fork(), replay.tallies(pool, months, Rules(), None)))
+    )
+    thread.start()
+    thread.join()
+    [(allowed, tallies)] = result
+    assert allowed is False and os.getpid() == forks_before
+    replay.workers = 1
+    assert tallies == replay.tallies(pool, months, Rules(), None)
