@@ -3,7 +3,8 @@
 :mod:`.model` turns the report and its monthly aggregates into figure rows (suppressed per
 spec §9), :mod:`.figures` draws them as SVG, :mod:`.page` writes the page, :mod:`.danish`
 formats numbers and dates. :func:`render_report` is the one entry point: it computes the
-report with the same replay functions as the JSON, once.
+report with the same replay functions as the JSON, once. BIR's report (seed 001) goes the
+same way through :func:`render_period_report` and :mod:`.period_model`.
 """
 
 from __future__ import annotations
