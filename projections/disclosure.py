@@ -82,10 +82,15 @@ def complementary(values: dict[str, int], total: str, parts: Iterable[str], hidd
 
 def disclose(agg: Aggregate, min_cell: int) -> Disclosed:
     """Which cells of ``agg`` are hidden under small-number suppression with ``min_cell``."""
-    relations = sums(agg)
     cells = {"enrolled", "exempt", "measured", "positive"}
     cells |= {f"groups.{g}" for g in GROUPS} | {f"categories.{c.name}" for c in CATEGORIES}
     values = {cell: cell_value(agg, cell) for cell in cells}
+    return Disclosed(agg, hidden_cells(values, sums(agg), min_cell))
+
+
+def hidden_cells(values: dict[str, int], relations: list[tuple[str, list[str]]], min_cell: int) -> frozenset[str]:
+    """The rule itself, for any named counts and the sums they make up (the first pool's
+    aggregate above, BIR's period aggregate in :mod:`projections.period_disclosure`)."""
     hidden = {cell for cell, n in values.items() if is_small(n, min_cell)}
     changed = True
     while changed:
@@ -95,7 +100,7 @@ def disclose(agg: Aggregate, min_cell: int) -> Disclosed:
             if extra is not None:
                 hidden.add(extra)
                 changed = True
-    return Disclosed(agg, frozenset(hidden))
+    return frozenset(hidden)
 
 
 def undisclosed(agg: Aggregate) -> Disclosed:

@@ -166,20 +166,25 @@ def report(
     """Replay LOG and print the report of one month (or write it as HTML with --out)."""
     if as_of and as_published:
         raise click.UsageError("--as-of and --as-published are mutually exclusive")
-    if fmt == "html" and pool.casefold() == "bir":
-        raise click.UsageError("BIR's HTML report is not available yet: use --format table or json")
     if fmt == "html" and not out:
         raise click.UsageError("--format html writes a file: give it with --out PATH")
     if fmt != "html" and (out or participant or unsuppressed):
         raise click.UsageError("--out, --participant and --unsuppressed belong to --format html")
     if unsuppressed and not participant:
         raise click.UsageError("--unsuppressed shows one participant's own figures: give --participant too")
-    from puljemonitor.html import find_participant, render_report  # matplotlib: a second of start-up
+    from puljemonitor.html import (  # matplotlib: a second of start-up
+        NotParticipating,
+        find_municipality,
+        find_participant,
+        render_period_report,
+        render_report,
+    )
 
     pool_config = _pool(pool)
+    periods = isinstance(pool_config, pools.PeriodPool)
     if participant:
         try:
-            participant = find_participant(pool_config, participant)
+            participant = find_municipality(participant) if periods else find_participant(pool_config, participant)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--participant") from None
     if as_published:
@@ -187,15 +192,19 @@ def report(
     replay = _replay(log, state, rejected, jobs=jobs)
     try:
         if fmt == "html":
-            _, page = render_report(
-                replay,
-                pool_config,
-                month,
-                pools.Rules(count_social_frikort),
-                as_of,
-                participant=participant,
-                unsuppressed=unsuppressed,
-            )
+            render = render_period_report if periods else render_report
+            try:
+                _, page = render(
+                    replay,
+                    pool_config,
+                    month,
+                    pools.Rules(count_social_frikort),
+                    as_of,
+                    participant=participant,
+                    unsuppressed=unsuppressed,
+                )
+            except NotParticipating as error:
+                raise click.BadParameter(str(error), param_hint="--participant") from None
         elif isinstance(pool_config, pools.PeriodPool):
             result, tallies = replay.period_report_and_tallies(
                 pool_config, month, pools.Rules(count_social_frikort), as_of
@@ -289,7 +298,7 @@ def demo_data(seed, scale, out) -> None:
 def demo(seed, month, bir_month, out_dir) -> None:
     """Generate the demo log (once), replay it, and report a month of each pool: tables here, JSON in OUT."""
     from puljemonitor.demo import generate
-    from puljemonitor.html import render_report
+    from puljemonitor.html import render_period_html, render_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -313,6 +322,8 @@ def demo(seed, month, bir_month, out_dir) -> None:
     (out / f"{name}.html").write_text(page, encoding="utf-8")
     (out / f"{name}-as-published.json").write_bytes(msgspec.json.format(msgspec.json.encode(published), indent=2))
     bir_json.write_bytes(msgspec.json.format(msgspec.json.encode(bir), indent=2))
+    bir_html = out / f"report-bir-{bir.month}.html"
+    bir_html.write_text(render_period_html(bir, bir_tallies, bir_config), encoding="utf-8")
     click.echo(report_table(now))
     bir_overview = project_overview(bir_tallies, bir_config, overview_months(bir_month))
     click.echo("\n" + period_report_table(bir, bir_config, bir_overview))
@@ -321,7 +332,7 @@ def demo(seed, month, bir_month, out_dir) -> None:
         f"{published.project.measured} målte; nu: {now.project.positive} af {now.project.measured}."
         f"\nJSON: {out / name}.json, {out / name}-as-published.json, BIR: {bir_json}; "
         f"afviste linjer: {out / 'rejected.jsonl'}"
-        f"\nHTML (som STAR udgiver rapporten; åbn i en browser, udskriv som PDF): {out / name}.html"
+        f"\nHTML (som STAR udgiver rapporten; åbn i en browser, udskriv som PDF): {out / name}.html, BIR: {bir_html}"
     )
 
 

@@ -8,10 +8,13 @@ view of the exact report, not a public output, so nothing is suppressed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tabulate as _tabulate
 from tabulate import tabulate
 
 from projections.audit import Audit
+from projections.period_disclosure import period_values
 from puljemonitor.html.danish import cutoff, number, percent
 from puljemonitor.render import municipality_name
 from schemas.calendar import Month, format_month, parse_month
@@ -44,28 +47,35 @@ def _verdict(met: bool | None) -> str:
     return {True: "ja", False: "nej", None: "–"}[met]
 
 
-def requirement_rows(pool: PeriodPool, name: str, agg: PeriodAggregate) -> list[list[str]]:
-    """A requirement's rows, then its total: a group that is exactly another requirement
-    is one row (requirement 1 shows "Beskæftigelse mv." whole, as seed 001 does), other
-    categories one row each, largest first."""
+def requirement_parts(pool: PeriodPool, name: str, size: Callable[[str], int]) -> list[tuple[str, str]]:
+    """A requirement's rows as (label, cell of :mod:`projections.period_disclosure`), then its
+    total: a group that is exactly another requirement is one row (requirement 1 shows
+    "Beskæftigelse mv." whole, as seed 001 does), other categories one row each, largest
+    first by ``size`` of a cell."""
     requirement = pool.requirements[name]
-    others = [r for n, r in pool.requirements.items() if n != name]
-    categories = agg.categories
+    others = {n: r for n, r in pool.requirements.items() if n != name}
     rows = []
     for group in sorted({_GROUP_OF[c] for c in requirement.categories}, key=lambda g: g != "company"):
         members = [c for c in requirement.categories if _GROUP_OF[c] == group]
-        whole = len(members) > 1 and any(set(members) == set(o.categories) for o in others)
+        whole = next((n for n, o in others.items() if len(members) > 1 and set(members) == set(o.categories)), None)
         if whole:
-            n = sum(getattr(categories, c) for c in members)
-            rows.append([PERIOD_GROUPS[group], number(n), _share(n, agg.target)])
+            rows.append((PERIOD_GROUPS[group], whole))
         else:
-            for c in sorted(members, key=lambda c: -getattr(categories, c)):
-                n = getattr(categories, c)
-                rows.append([_LABEL[c], number(n), _share(n, agg.target)])
-    result = getattr(agg, name)
-    total = f"{requirement.label} ({name.replace('requirement_', 'resultatkrav ')}: {_threshold(requirement)})"
-    rows.append([total, number(result.count), _share(result.count, agg.target)])
+            cells = sorted((f"categories.{c}" for c in members), key=lambda cell: -size(cell))
+            rows.extend((_LABEL[cell.removeprefix("categories.")], cell) for cell in cells)
+    rows.append(
+        (f"{requirement.label} ({name.replace('requirement_', 'resultatkrav ')}: {_threshold(requirement)})", name)
+    )
     return rows
+
+
+def requirement_rows(pool: PeriodPool, name: str, agg: PeriodAggregate) -> list[list[str]]:
+    """:func:`requirement_parts` with the exact counts and shares of ``agg``."""
+    values = period_values(agg)
+    return [
+        [label, number(values[cell]), _share(values[cell], agg.target)]
+        for label, cell in requirement_parts(pool, name, values.__getitem__)
+    ]
 
 
 def period_report_table(report: PeriodReport, pool: PeriodPool, overview: dict[Month, PeriodAggregate]) -> str:

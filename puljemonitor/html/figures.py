@@ -35,7 +35,8 @@ plt.rcParams.update({
 
 # Dark to light in even steps: apart in colour and in greyscale print. No hatching: an SVG
 # <pattern> fill costs Chromium's PDF printer megabytes per bar (17 MB for one figure).
-COLOURS = ("#1b3a6b", "#4f7fbf", "#9cbfe6", "#d9e6f5")
+# The fifth (BIR's five categories and duration bands) lies between the first two in lightness.
+COLOURS = ("#1b3a6b", "#4f7fbf", "#9cbfe6", "#d9e6f5", "#35609c")
 HIDDEN = {"facecolor": "#ffffff", "edgecolor": "#444444", "linestyle": (0, (2, 1)), "linewidth": 0.6}
 LINE_STYLES = ("-", "--", ":")
 MARKERS = ("o", "s", "^")
@@ -80,7 +81,7 @@ def stacked(fig_data: Figure) -> plt.Figure:
     top = max([*totals, fig_data.threshold or 0, (fig_data.reference or ("", 0))[1] or 0, 1e-9])
     marker_w = top * 0.025
     handles = [  # legend entries, whatever the first row shows
-        Patch(facecolor=COLOURS[i % 4], edgecolor="#888888", linewidth=0.3, label=label)
+        Patch(facecolor=COLOURS[i % len(COLOURS)], edgecolor="#888888", linewidth=0.3, label=label)
         for i, label in enumerate(fig_data.series.values())
     ]
     lefts = [0.0] * n
@@ -89,7 +90,7 @@ def stacked(fig_data: Figure) -> plt.Figure:
             if not row.cells[key].hidden:
                 width = row.cells[key].value
                 _bar(ax, ys[j], lefts[j], width, f"bar-{fig_data.number}-{j}-{key}",
-                     facecolor=COLOURS[i % 4], edgecolor="white", linewidth=0.3)  # fmt: skip
+                     facecolor=COLOURS[i % len(COLOURS)], edgecolor="white", linewidth=0.3)  # fmt: skip
                 lefts[j] += width
     markers = [(j, key) for j, row in enumerate(rows) for key in fig_data.series if row.cells[key].hidden]
     ends = list(lefts)  # each row's hidden markers follow its shown bars, side by side
@@ -101,14 +102,14 @@ def stacked(fig_data: Figure) -> plt.Figure:
         _bar(ax, ys[j], x, marker_w, f"bar-hidden-{fig_data.number}-{j}-{key}", **HIDDEN)
     for j, row in enumerate(rows):
         text = "<5" if any(row.cells[k].hidden for k in fig_data.series) else ""
-        if fig_data.number == 4:
+        if fig_data.totals:
             text = (text + "  " if text else "") + row.note.split(";")[0]
         if text:
             ax.text(ends[j] + top * 0.01, ys[j], text, va="center", fontsize=6, color="#333333")
     if any(c.hidden for r in rows for c in r.cells.values()):
         handles.append(Patch(**HIDDEN, label="<5: skjult (færre end 5)"))
     if fig_data.threshold is not None:
-        handles.append(ax.axvline(fig_data.threshold, color="#b2182b", linewidth=1, label="Resultatkrav 80 pct."))
+        handles.append(ax.axvline(fig_data.threshold, color="#b2182b", linewidth=1, label=fig_data.threshold_label))
     if fig_data.reference is not None and fig_data.reference[1] is not None:
         line = ax.axvline(
             fig_data.reference[1], color="#000000", linestyle="--", linewidth=1, label=fig_data.reference[0]
@@ -120,7 +121,7 @@ def stacked(fig_data: Figure) -> plt.Figure:
         if row.focus:
             tick.set_fontweight("bold")
     ax.set_ylim(-0.6, n - 0.4)
-    ax.set_xlim(0, top * (1.32 if fig_data.number == 4 else 1.12))
+    ax.set_xlim(0, top * (1.32 if fig_data.totals else 1.12))
     (_count_axis if fig_data.unit == "count" else _pct_axis)(ax)
     ax.grid(axis="x", color="#e0e0e0", linewidth=0.5)
     ax.set_axisbelow(True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from projections.disclosure import Disclosed, disclose, undisclosed
 from puljemonitor.html import danish
-from schemas.reports import Aggregate, Report
+from schemas.reports import Aggregate, InputCounts, Report
 from schemas.statuses import GROUPS
 
 THRESHOLD = 0.8  # drawn only; the verdicts come from the report (requirement_met, achieved)
@@ -74,6 +74,9 @@ class Figure:
     threshold: float | None = None
     note: str = ""
     comparison: list[Row] | None = None  # figure 3 of a participant: the project's lines, dashed
+    totals: bool = False  # the data table adds "I alt" and the verdict (the first pool's figure 4)
+    threshold_label: str = "Resultatkrav 80 pct."
+    row_header: str = ""  # the data table's first column; default "Deltager" or "Måned"
 
 
 @dataclass
@@ -141,6 +144,21 @@ def _overview(title: str, d: Disclosed, previous: Disclosed | None, month: str, 
     ]
     distribution.append(("I alt", danish.number(d.count("positive")), pct("positive", "measured")))
     return OverviewColumn(title, suppressed, rows, requirement, distribution)
+
+
+def rules_text(count_social_frikort: bool) -> str:
+    """The rule variant in words."""
+    return "Socialt frikort medregnet som lønnede timer" if count_social_frikort else "Socialt frikort ikke medregnet"
+
+
+def input_rows(i: InputCounts) -> list[tuple[str, str]]:
+    """The input accounting in words (spec §6 ``input``)."""
+    return [
+        ("Linjer i loggen", danish.number(i.lines)),
+        ("Anvendt", danish.number(i.applied)),
+        ("Dubletter", danish.number(i.duplicates)),
+        ("Afvist", danish.number(i.rejected)),
+    ]
 
 
 def previous(month: str) -> str:
@@ -245,7 +263,7 @@ def build(
         cells["positive"] = share_cell(discl[n], "positive", "measured")
         rows.append(Row(n, n, cells, note=f"{verdict}; {best}", focus=n == focus))
     figures.append(Figure(
-        4, "Resultatkrav", "stacked", dict(GROUP_LABELS), rows, threshold=THRESHOLD,
+        4, "Resultatkrav", "stacked", dict(GROUP_LABELS), rows, threshold=THRESHOLD, totals=True,
         note="Resultatkrav: 80 pct. af borgerne uden fritagelsesmarkering i en måned af perioden "
         "januar 2022 – marts 2023. Opnået: kravet er nået i mindst én måned af perioden til og med rapportmåneden.",
     ))  # fmt: skip
@@ -266,7 +284,6 @@ def build(
         reference=("Hele landet: virksomhedspraktik mv.", national.share("groups.company", "measured")),
     ))  # fmt: skip
 
-    i = report.input
     if focus is None:
         suppression = "Tal fra 1 til 4 vises som <5 (diskretionering); 0 vises."
     elif unsuppressed:
@@ -280,16 +297,9 @@ def build(
         month=danish.month(report.month),
         previous_month=danish.month(prev),
         cutoff=danish.cutoff(report.as_of),
-        rules="Socialt frikort medregnet som lønnede timer"
-        if report.rules.count_social_frikort
-        else "Socialt frikort ikke medregnet",
+        rules=rules_text(report.rules.count_social_frikort),
         suppression=suppression,
-        input=[
-            ("Linjer i loggen", danish.number(i.lines)),
-            ("Anvendt", danish.number(i.applied)),
-            ("Dubletter", danish.number(i.duplicates)),
-            ("Afvist", danish.number(i.rejected)),
-        ],
+        input=input_rows(report.input),
         overview=columns,
         figures=figures,
         achieved=f"{report.achieved_count} af {report.participant_count} deltagere har opnået resultatkravet",

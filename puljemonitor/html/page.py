@@ -23,10 +23,10 @@ _env = jinja2.Environment(
 _env.filters["pct"] = lambda share: danish.percent(share, 1)
 
 
-def render(view: ReportView) -> str:
-    """The page for ``view``; every figure drawn from the same rows its data table lists."""
+def render(view: ReportView, template: str = "report.html.j2") -> str:
+    """The page for ``view`` (a pool's template); every figure drawn from the same rows its data table lists."""
     svgs = draw(view.figures)
-    return _env.get_template("report.html.j2").render(view=view, svgs=svgs)
+    return _env.get_template(template).render(view=view, svgs=svgs)
 
 
 def draw(figs: list[Figure], workers: int | None = None) -> dict[int, str]:

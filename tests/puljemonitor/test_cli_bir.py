@@ -142,7 +142,9 @@ def test_audit_table_names_the_late_event(log):
     "args, message",
     [
         (["--as-of", "2021-12-01T00:00:00+01:00", "--as-published"], "mutually exclusive"),
-        (["--format", "html", "--out", "x.html"], "BIR's HTML report is not available yet"),
+        (["--format", "html"], "--format html writes a file"),
+        (["--format", "html", "--out", "x.html", "--participant", "Narnia"], "'Narnia' is not a municipality"),
+        (["--format", "html", "--out", "x.html", "--participant", "860"], "860 has no citizens in"),
         (["--pool", "BIR2"], "unknown pool 'BIR2'; configured: afklaringspuljen, bir"),
     ],
 )

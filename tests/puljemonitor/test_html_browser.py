@@ -96,3 +96,37 @@ def test_printing_to_pdf_gives_an_a4_report_of_one_page_per_section(chromium, re
     assert 8 <= pages <= 12, pages  # overview, then one page per figure
     assert re.search(rb"/MediaBox\s*\[0 0 59[45]\.\d* 84[12]\.\d*\]", data), "not A4"
     assert len(data) < 5_000_000
+
+
+@pytest.fixture(scope="module")
+def bir_report(tmp_path_factory) -> Path:
+    """BIR's report of the same small demo log, written by the CLI into out/."""
+    tmp = tmp_path_factory.mktemp("demo-bir")
+    log = tmp / "demo.jsonl"
+    log.write_bytes(b"\n".join(demo_log(tmp)) + b"\n")
+    OUT.mkdir(exist_ok=True)
+    out = OUT / "test-report-bir-2021-04.html"
+    args = ["report", "--log", str(log), "--pool", "bir", "--month", "2021-04", "--format", "html", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_chromium_opens_birs_report_without_console_messages_and_prints_it_on_a4(chromium, bir_report):
+    run = browse(chromium, "--enable-logging=stderr", "--v=0", "--dump-dom", bir_report.as_uri())
+    assert ":CONSOLE" not in run.stderr, [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    figs = figure_data(bir_report.read_text(encoding="utf-8"))
+    assert sorted(figs) == [1, 2, 3, 4, 5, 6]
+    for number, fig in figs.items():
+        svg = re.search(rf'<figure data-figure="{number}".*?(<svg.*?</svg>)', run.stdout, re.S)
+        assert svg, f"figure {number} has no SVG in the rendered DOM"
+        bars = len(re.findall(rf'id="f{number}-bar-', svg.group(1)))  # a bar or a <5 marker per cell
+        rows = int(fig["attrs"]["data-rows"])
+        assert rows == (3 if number in (1, 3) else len(fig["rows"])) and rows > 0
+        assert bars == rows * int(fig["attrs"]["data-series"])
+    pdf = OUT / "test-report-bir-2021-04.pdf"
+    browse(chromium, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", bir_report.as_uri())
+    data = pdf.read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
+    assert 6 <= pages <= 10, pages  # overview, then one page per figure
+    assert re.search(rb"/MediaBox\s*\[0 0 59[45]\.\d* 84[12]\.\d*\]", data), "not A4"

@@ -203,7 +203,6 @@ def test_a_participant_reads_its_own_figures_first_and_unsuppressed_only_when_as
     "args, message",
     [
         (["--format", "html"], "--format html writes a file: give it with --out PATH"),
-        (["--format", "html", "--out", "x.html", "--pool", "bir"], "BIR's HTML report is not available yet"),
         (
             ["--format", "html", "--out", "x.html", "--unsuppressed"],
             "--unsuppressed shows one participant's own figures",
@@ -233,7 +232,7 @@ def test_axis_ticks_that_are_not_whole_percents_keep_their_decimal():
     assert [_tick_percent(v) for v in (0.0, 0.2, 0.125, 0.025)] == ["0 %", "20 %", "12,5 %", "2,5 %"]
 
 
-def test_the_demo_command_writes_the_html_report_beside_the_json_and_says_so(tmp_path):
+def test_the_demo_command_writes_both_html_reports_beside_the_json_and_says_so(tmp_path):
     import gzip
 
     from tests.builders import demo_log
@@ -251,6 +250,9 @@ def test_the_demo_command_writes_the_html_report_beside_the_json_and_says_so(tmp
         "last": "2021-04",
     }
     assert sorted(figure_data(page.read_text(encoding="utf-8"))) == [1, 2, 3, 4, 5, 6, 7]
+    bir = tmp_path / "report-bir-2021-04.html"  # and BIR's, named beside it
+    assert str(bir) in result.output.strip().splitlines()[-1]
+    assert sorted(figure_data(bir.read_text(encoding="utf-8"))) == [1, 2, 3, 4, 5, 6]
 
 
 def test_the_figures_drawn_in_worker_processes_are_the_bytes_one_process_draws(log, monkeypatch):
