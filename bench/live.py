@@ -64,7 +64,8 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, broker: str) -> None:
-    from puljemonitor.kafka_log import ensure_topic, produce
+    from puljemonitor.producing import produce
+    from streams.admin import ensure_topic
 
     tag = uuid.uuid4().hex[:6]
     events = f"events-{tag}"
@@ -126,7 +127,7 @@ class Deployment:
     def catch_up(self, n: int) -> float:
         """Wait until every event is accounted for and the feed is quiet; seconds from the first
         status batch to the last feed record."""
-        from puljemonitor.kafka_log import read_latest
+        from puljemonitor.topic_reader import read_latest
 
         last_change, last_seen = time.monotonic(), None
         while True:
@@ -172,7 +173,7 @@ def _end_offsets(broker: str, topic: str) -> dict | None:
 
 def _timestamps(broker: str, topic: str, first: bool) -> list[int]:
     """CreateTime of the first (or every) record per partition."""
-    from puljemonitor.kafka_log import read_records
+    from puljemonitor.topic_reader import read_records
 
     if first:
         seen: dict[int, int] = {}
@@ -187,7 +188,7 @@ def _latency(broker: str, events: str, feed: str, rate: int, seconds: int) -> di
     producer to the committed feed record that first counts it (read_committed)."""
     from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
-    from puljemonitor.kafka_log import read_latest
+    from puljemonitor.topic_reader import read_latest
     from schemas import reference
 
     month = "2021-09"

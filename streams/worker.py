@@ -65,6 +65,7 @@ from streams.live import (
 )
 from streams.logs import configure_logging
 from streams.records import (
+    CountsUpdate,
     batch_decoder,
     counts_decoder,
     dead_letter,
@@ -85,7 +86,8 @@ _json = msgspec.json.Encoder()
 
 class Outbox:
     """Sends records on the application's producer, so they belong to the open transaction,
-    and never re-sends a feed record whose figures did not change.
+    and never re-sends a feed record whose figures did not change (its version may have grown:
+    the next record that is sent carries the grown version).
 
     Why the internal producer: Quix Streams sends through ``to_topic`` only per processed
     record; what the citizens stage coalesces per commit is sent from a sink's ``flush``,
@@ -102,7 +104,7 @@ class Outbox:
 
     def send_figures(self, topic: str, record: FeedRecord) -> None:
         key = feed_key(record.pool, record.level, parse_month(record.month), record.code)
-        figures = _json.encode((record.figures, record.achieved, record.best_month, record.best_share, record.version))
+        figures = _json.encode((record.figures, record.achieved, record.best_month, record.best_share))
         if self._sent.get(key) == figures:
             return
         self._sent[key] = figures
@@ -157,26 +159,20 @@ class CitizenSink(BaseSink):
             log.info("absorbed %d events in this process", self.absorbed)
 
 
-class DiscardSink(BaseSink):
-    """The municipalities stage sends from its step; this only ends the dataframe."""
+class FlushSink(BaseSink):
+    """The end of a stage that sends per commit: what its messages changed is collected by the
+    stage and sent once, when the checkpoint commits (``flush``), so a figure that several
+    messages of one commit changed is computed and sent once."""
+
+    def __init__(self, flush) -> None:
+        super().__init__()
+        self._flush = flush
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         pass
 
     def flush(self) -> None:
-        pass
-
-
-class TotalsSink(DiscardSink):
-    """The totals stage sends per commit: a participant's records depend on every month of its
-    window, so a commit's counts are coalesced before anything is computed."""
-
-    def __init__(self, worker: PipelineWorker) -> None:
-        super().__init__()
-        self.worker = worker
-
-    def flush(self) -> None:
-        self.worker.flush_totals()
+        self._flush()
 
 
 class PuljemonitorApplication(Application):
@@ -210,6 +206,7 @@ class PipelineWorker:
         self.citizens = CitizenStore(self.pool, self.rules)
         self.totals: Totals | None = None
         self.totals_dirty: set = set()
+        self.municipalities_dirty: dict[str, tuple[CountsUpdate, set[int]]] = {}
         self.app = self._application()
         self.app.worker = self
         self.outbox = Outbox(self.app)
@@ -270,11 +267,11 @@ class PipelineWorker:
         citizens.apply(self.on_event, stateful=True, metadata=True).sink(CitizenSink(self))
 
         municipalities = self.app.dataframe(statuses)
-        municipalities.apply(self.on_batch, stateful=True, metadata=True).sink(DiscardSink())
+        municipalities.apply(self.on_batch, stateful=True, metadata=True).sink(FlushSink(self.flush_municipalities))
 
         totals = self.app.dataframe(counts)
         self._totals_sdf = totals
-        totals.apply(self.on_counts, stateful=True, metadata=True).sink(TotalsSink(self))
+        totals.apply(self.on_counts, stateful=True, metadata=True).sink(FlushSink(self.flush_totals))
 
     def end_offset(self, topic: str, partition: int) -> int:
         """The partition's high watermark as last seen by the consumer (no request)."""
@@ -290,6 +287,7 @@ class PipelineWorker:
         self.citizens.forget()
         self.totals = None
         self.totals_dirty = set()
+        self.municipalities_dirty = {}
         self.outbox.forget()
 
     # ---------------------------------------------------------------- stage 1
@@ -323,21 +321,19 @@ class PipelineWorker:
     def on_batch(self, value: bytes, key: bytes, timestamp: int, headers: Any, state) -> None:
         batch = batch_decoder.decode(value)
         counts, changed = apply_batch(state, batch)
-        for month in sorted(changed):
-            figures = municipality_figures(counts, month, self.pool)
-            self.outbox.send_figures(
-                self.settings.feed_topic,
-                self._record(
-                    "municipality",
-                    batch.municipality,
-                    municipality_name(batch.municipality),
-                    month,
-                    counts.version,
-                    figures,
-                ),
-            )
         if changed:
-            self.outbox.send(self.settings.counts_topic, batch.municipality.encode(), encode(counts))
+            held = self.municipalities_dirty.get(batch.municipality)
+            self.municipalities_dirty[batch.municipality] = (counts, changed | (held[1] if held else set()))
+
+    def flush_municipalities(self) -> None:
+        """Each municipality's changed months of the commit, once, and its counts for the totals."""
+        dirty, self.municipalities_dirty = self.municipalities_dirty, {}
+        for code, (counts, months) in sorted(dirty.items()):
+            for month in sorted(months):
+                figures = municipality_figures(counts, month, self.pool)
+                record = self._record("municipality", code, municipality_name(code), month, counts.version, figures)
+                self.outbox.send_figures(self.settings.feed_topic, record)
+            self.outbox.send(self.settings.counts_topic, code.encode(), encode(counts))
 
     # ---------------------------------------------------------------- stage 3
     def on_counts(self, value: bytes, key: bytes, timestamp: int, headers: Any, state) -> None:
