@@ -161,12 +161,16 @@ class Deployment:
 def _end_offsets(broker: str, topic: str) -> dict | None:
     from confluent_kafka import Consumer, TopicPartition
 
+    from confluent_kafka import KafkaException
+
     consumer = Consumer({"bootstrap.servers": broker, "group.id": "bench", "isolation.level": "read_committed"})
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if metadata is None or not metadata.partitions:
             return None
         return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in metadata.partitions}
+    except KafkaException:  # a topic the workers are still creating
+        return None
     finally:
         consumer.close()
 
