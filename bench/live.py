@@ -159,9 +159,7 @@ class Deployment:
 
 
 def _end_offsets(broker: str, topic: str) -> dict | None:
-    from confluent_kafka import Consumer, TopicPartition
-
-    from confluent_kafka import KafkaException
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": broker, "group.id": "bench", "isolation.level": "read_committed"})
     try:
