@@ -77,7 +77,7 @@ def _messages(broker: str, topic: str, missing_ok: bool) -> Iterator[Message]:
     try:
         ends = {}
         for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            low, high = _watermarks(consumer, TopicPartition(topic, p))
             if high > low:
                 ends[p] = high
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
@@ -108,6 +108,23 @@ def _messages(broker: str, topic: str, missing_ok: bool) -> Iterator[Message]:
                     del ends[partition]
     finally:
         consumer.close()
+
+
+#: Errors of a partition whose topic is being created (its leader not elected yet): wait.
+_NOT_READY = (KafkaError.LEADER_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART)
+
+
+def _watermarks(consumer: Consumer, partition: TopicPartition, patience: float = 10.0) -> tuple[int, int]:
+    """(low, high) offsets of ``partition``, waiting up to ``patience`` seconds for the leader of
+    a topic that another client (a worker starting) is creating at this moment."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=10)
+        except KafkaException as error:
+            if error.args[0].code() not in _NOT_READY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def read_records(broker: str, topic: str, missing_ok: bool = False) -> Iterator[Record]:
