@@ -33,7 +33,7 @@ from schemas.reports import Aggregate, ParticipantResult
 from schemas.statuses import STATUSES
 from streams.admission import Admission, admit
 from streams.intake import Outcome, accept
-from streams.records import CountsUpdate, StatusBatch, StatusUpdate, View, encode, view_decoder
+from streams.records import CountsUpdate, StatusBatch, StatusUpdate, View, counts_decoder, encode, view_decoder
 
 
 class State(Protocol):
@@ -206,8 +206,6 @@ def apply_batch(state: State, batch: StatusBatch) -> tuple[CountsUpdate, set[Mon
 
 
 def _counts_decode(data: bytes) -> CountsUpdate:
-    from streams.records import counts_decoder
-
     return counts_decoder.decode(data)
 
 

@@ -23,7 +23,7 @@ from schemas.calendar import parse_month
 from streams.feed import FeedRecord, feed_key, participant_code
 from streams.intake import Outcome
 from streams.live import CitizenStore, Coalesced, Totals, apply_batch, fold_step, months_of, municipality_figures
-from streams.records import StatusBatch, StatusUpdate, dead_letter, encode
+from streams.records import StatusBatch, StatusUpdate, counts_decoder, dead_letter, encode
 from tests.builders import citizen_key, demo_log
 
 POOL = pools.pool("afklaringspuljen")
@@ -111,8 +111,6 @@ class Pipeline:
             self.totals.restore(lambda code: self.totals_state.get(code))
             dirty = self.totals.everything()
         stored = self.totals_state.get(counts.municipality)
-        from streams.records import counts_decoder
-
         if stored is None or counts_decoder.decode(stored).version <= counts.version:
             self.totals_state[counts.municipality] = encode(counts)
         dirty |= self.totals.apply(counts)
