@@ -1,11 +1,12 @@
-"""When this process may fork workers: only while it runs a single thread.
+"""When this process may fork workers: only from its main thread.
 
-Why: a fork copies only the calling thread. In a process with other threads (the server's
-request threads, a Kafka client's background threads) a forked child can inherit a lock held
-by a thread that does not exist in it, and children forked from a request thread outlive a
-server that is shutting down (seen: serve's figure workers kept its stderr open after
-SIGTERM). So the HTML figures and the replay's projection are split over forked processes
-only from a single-threaded command; anywhere else they run in the calling thread.
+Why: a fork copies only the calling thread. Children forked from a server's request thread
+outlived the server when it shut down (seen: serve's figure workers kept its stderr open
+after SIGTERM), and a thread other than the main one may be forking while another holds a
+lock the child then inherits. A command's main thread forks before it serves anything; the
+replay's progress bars run a daemon monitor thread that only sleeps and prints. So the HTML
+figures and the replay's projection are split over forked processes only when called from
+the main thread; anywhere else they run in the calling thread.
 """
 
 from __future__ import annotations
@@ -14,4 +15,4 @@ import threading
 
 
 def may_fork() -> bool:
-    return threading.active_count() == 1
+    return threading.current_thread() is threading.main_thread()
