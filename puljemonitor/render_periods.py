@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from projections.audit import Audit
 from projections.period_disclosure import period_values
-from puljemonitor.html.danish import cutoff, number, percent
+from puljemonitor.danish import cutoff, number, percent
 from puljemonitor.render import municipality_name
 from schemas.calendar import Month, format_month, parse_month
 from schemas.periods import DURATION_BANDS, PERIOD_CATEGORIES, PERIOD_GROUPS, PeriodAggregate, PeriodReport

@@ -15,7 +15,7 @@ from projections import period_report
 from projections.aggregates import aggregate
 from projections.period_report import overview_months, project_overview
 from projections.reports import history_months, monthly_aggregates
-from puljemonitor.html import model, page
+from puljemonitor.html import model, page, period_model
 from puljemonitor.replay import Reports
 from schemas import pools, reference
 from schemas.calendar import Month, format_month, parse_month
@@ -69,10 +69,6 @@ def render_period_html(
 ) -> str:
     """The page of BIR's ``report``, the overview's earlier periods read from the ``tallies``
     it was built from (:meth:`~puljemonitor.replay.Reports.period_report_and_tallies`)."""
-    # Why imported here: period_model reads render_periods, which imports this package's
-    # danish formats; at the top this package would import itself half-way.
-    from puljemonitor.html import period_model
-
     month = parse_month(report.month)
     earlier = overview_months(month)[:-1]
     overview = {format_month(m): a for m, a in project_overview(tallies, pool, earlier).items()}

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from puljemonitor.html import danish  # noqa: E402
+from puljemonitor import danish  # noqa: E402
 from puljemonitor.html.model import Figure  # noqa: E402
 
 plt.rcParams.update({

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from projections.disclosure import Disclosed, disclose, undisclosed
-from puljemonitor.html import danish
+from puljemonitor import danish
 from schemas.reports import Aggregate, InputCounts, Report
 from schemas.statuses import GROUPS
 

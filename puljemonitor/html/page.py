@@ -9,8 +9,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import jinja2
 
+from puljemonitor import danish
 from puljemonitor.forking import may_fork
-from puljemonitor.html import danish, figures
+from puljemonitor.html import figures
 from puljemonitor.html.model import Figure, ReportView
 
 _env = jinja2.Environment(

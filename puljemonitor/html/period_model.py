@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from projections.period_disclosure import PeriodCells, disclose_period, undisclosed_period
-from puljemonitor.html import danish
+from puljemonitor import danish
 from puljemonitor.html.model import Cell, Figure, Row, input_rows, rules_text, share_cell
 from puljemonitor.render import municipality_name
 from puljemonitor.render_periods import period_of, requirement_parts

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from puljemonitor.html import danish
+from puljemonitor import danish
 from puljemonitor.server.figures import served_pools
 from schemas.calendar import Month, format_month
 from schemas.pools import Pool

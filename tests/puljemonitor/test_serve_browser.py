@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from puljemonitor.html import danish
+from puljemonitor import danish
 from puljemonitor.server.access import Role, add_token
 from tests.builders import demo_log, report
 from tests.puljemonitor.chromium_cdp import Chromium
