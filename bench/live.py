@@ -127,7 +127,7 @@ class Deployment:
     def catch_up(self, n: int) -> float:
         """Wait until every event is accounted for and the feed is quiet; seconds from the first
         status batch to the last feed record."""
-        from puljemonitor.topic_reader import read_latest
+        from streams.topic_reader import read_latest
 
         last_change, last_seen = time.monotonic(), None
         while True:
@@ -175,7 +175,7 @@ def _end_offsets(broker: str, topic: str) -> dict | None:
 
 def _timestamps(broker: str, topic: str, first: bool) -> list[int]:
     """CreateTime of the first (or every) record per partition."""
-    from puljemonitor.topic_reader import read_records
+    from streams.topic_reader import read_records
 
     if first:
         seen: dict[int, int] = {}
@@ -190,8 +190,8 @@ def _latency(broker: str, events: str, feed: str, rate: int, seconds: int) -> di
     producer to the committed feed record that first counts it (read_committed)."""
     from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
-    from puljemonitor.topic_reader import read_latest
     from schemas import reference
+    from streams.topic_reader import read_latest
 
     month = "2021-09"
     codes = sorted(reference.municipalities())

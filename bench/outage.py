@@ -45,9 +45,9 @@ def measure(kafka, down: float, run: int) -> dict:
 
     from puljemonitor.comparing import differences, expected_outputs
     from puljemonitor.replay import Replay
-    from puljemonitor.topic_reader import read_latest
     from schemas import pools
     from streams.admin import ensure_topic
+    from streams.topic_reader import read_latest
     from tests import builders
     from tests.builders import citizen_key
 

@@ -159,8 +159,8 @@ def compare(broker, events_topic, aggregates_topic, months, pool, count_social_f
     from puljemonitor.comparing import differences, expected_outputs
     from puljemonitor.exit_codes import DIFFERENCES, OK
     from puljemonitor.replay import Replay
-    from puljemonitor.topic_reader import read_latest
     from schemas.calendar import parse_month
+    from streams.topic_reader import read_latest
 
     settings = _settings(broker=broker, events_topic=events_topic, feed_topic=aggregates_topic,
                          count_social_frikort=count_social_frikort or None)  # fmt: skip

@@ -1,7 +1,7 @@
 """Live vs replay: the figures the feed topic must hold, and every key where it does not.
 
 Pure functions of the offline replay and of the topic's latest values (read elsewhere,
-:func:`puljemonitor.topic_reader.read_latest`), so ``compare`` and the tests share one rule.
+:func:`streams.topic_reader.read_latest`), so ``compare`` and the tests share one rule.
 """
 
 from __future__ import annotations

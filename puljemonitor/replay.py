@@ -150,7 +150,7 @@ class Replay(Reports):
     def ingest(self, source: str, on_reject: Callable[[RejectedLine], None] | None = None) -> InputCounts:
         """Feed every line of ``source`` (a path, a .gz path, - for stdin) or message (kafka://HOST:PORT/TOPIC)."""
         if source.startswith("kafka://"):
-            from puljemonitor.topic_reader import read_messages  # only this path needs a broker client
+            from streams.topic_reader import read_messages  # only this path needs a broker client
 
             return self.ingest_messages(read_messages(source), on_reject)
         with open_log(source) as (lines, size), progress(size, "B", "reading", self.quiet) as bar:

@@ -7,10 +7,10 @@ from any machine and counts the whole deployment, not one worker process.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from streams.settings import Settings
+from streams.topic_reader import read_latest
 
 FIELDS = ("lines", "applied", "duplicates", "rejected")
 
@@ -52,13 +52,9 @@ def _consumer(settings: Settings):
     )
 
 
-def intake_records(settings: Settings, timeout: float = 10.0) -> list[dict]:
+def intake_records(settings: Settings) -> list[dict]:
     """The latest intake record of every events partition (the deployment's own output)."""
-    consumer = _consumer(settings)
-    try:
-        return latest_values(consumer, settings.intake_topic, timeout)
-    finally:
-        consumer.close()
+    return list(read_latest(settings.broker, settings.intake_topic).values())
 
 
 def read_progress(settings: Settings, timeout: float = 10.0) -> Progress:
@@ -74,7 +70,7 @@ def read_progress(settings: Settings, timeout: float = 10.0) -> Progress:
             )[1]
         progress.partitions = {
             record["partition"]: record
-            for record in latest_values(consumer, settings.intake_topic, timeout)
+            for record in intake_records(settings)
             if record.get("topic") == settings.events_topic
         }
         for topic in (settings.statuses_topic, settings.counts_topic):
@@ -106,32 +102,3 @@ def _unprocessed(consumer, topic: str, timeout: float) -> int:
     while messages := consumer.consume(1000, timeout=1.0):
         unprocessed += sum(1 for m in messages if m.error() is None)
     return unprocessed
-
-
-def latest_values(consumer, topic: str, timeout: float) -> list[dict]:
-    """The latest JSON value per key of a small compacted topic, read with ``consumer``."""
-    from confluent_kafka import TopicPartition
-
-    metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-    if metadata is None or metadata.error is not None:
-        return []
-    latest: dict[bytes, dict] = {}
-    for p in metadata.partitions:
-        tp = TopicPartition(topic, p)
-        low, high = consumer.get_watermark_offsets(tp, timeout=timeout)
-        if high <= low:
-            continue
-        consumer.assign([TopicPartition(topic, p, low)])
-        done = False
-        while not done:
-            messages = consumer.consume(1000, timeout=1.0)  # the end can be a transaction marker
-            if not messages:
-                break
-            for message in messages:
-                if message.error() is None and message.key() is not None and message.value() is not None:
-                    latest[message.key()] = json.loads(message.value())
-                done = done or message.offset() >= high - 1
-            # transaction markers occupy offsets too: stop once the position reaches the end
-            position = consumer.position([tp])[0].offset
-            done = done or position >= high
-    return list(latest.values())

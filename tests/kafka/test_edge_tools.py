@@ -15,8 +15,8 @@ from confluent_kafka import Producer
 
 from puljemonitor.cli import main
 from puljemonitor.producing import produce
-from puljemonitor.topic_reader import read_latest, read_messages, read_records
 from streams.admin import client_config, ensure_topic
+from streams.topic_reader import read_latest, read_messages, read_records
 
 LIMIT = 2048  # the topic's max.message.bytes in the oversize tests
 

@@ -27,9 +27,9 @@ from confluent_kafka import Producer
 
 from puljemonitor.comparing import differences, expected_outputs
 from puljemonitor.replay import Replay
-from puljemonitor.topic_reader import read_latest, read_records
 from schemas import pools
 from streams.admin import ensure_topic
+from streams.topic_reader import read_latest, read_records
 from tests import builders
 from tests.builders import citizen_key
 

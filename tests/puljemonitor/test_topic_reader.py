@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from puljemonitor.topic_reader import _watermarks
+from streams.topic_reader import _watermarks
 
 
 class Creating:
