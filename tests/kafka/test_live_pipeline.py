@@ -238,6 +238,12 @@ def test_end_to_end_equals_replay_and_accounts_for_every_message(live: Live, dem
     assert all(letter["reason"] and letter["topic"] == live.events for letter in letters.values())
     # Accounting, for the whole deployment, from the intake records.
     _wait_accounted(live, counts)
+    # An operator's view of the same: caught up (exit 0), every message counted.
+    status = subprocess.run([sys.executable, "-m", "puljemonitor", "status"], env=live.env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert status.returncode == 0 and ": caught up" in status.stdout, status.stdout + status.stderr
+    [total] = [line.split() for line in status.stdout.splitlines() if line.startswith("all ")]
+    assert [int(n) for n in total[-4:]] == [counts.lines, counts.applied, counts.duplicates, counts.rejected]
     # Every feed record is self-describing and valid against the published schema.
     _assert_feed_records_valid(live)
 
