@@ -51,7 +51,6 @@ def measure(kafka, down: float, run: int) -> dict:
     from tests import builders
     from tests.builders import citizen_key
 
-    pool = pools.pool("afklaringspuljen")
     lines = builders.demo_log(Path(tempfile.mkdtemp()))
     first, second = lines[: len(lines) // 2], lines[len(lines) // 2 :]
     tag = uuid.uuid4().hex[:6]
@@ -85,8 +84,8 @@ def measure(kafka, down: float, run: int) -> dict:
             send(second)
             replay = Replay()
             replay.ingest(f"kafka://{kafka.bootstrap}/{names['events']}")
-            expected = expected_outputs(replay, pool, pools.Rules())
-            while differences(expected, read_latest(kafka.bootstrap, names["feed"]), pool):
+            expected = expected_outputs(replay, pools.Rules())
+            while differences(expected, read_latest(kafka.bootstrap, names["feed"])):
                 if time.monotonic() - returned > 180 or worker.poll() is not None:
                     return {"run": run, "down_s": down, "equal_after_return_s": None, "worker_exit": worker.poll()}
                 time.sleep(0.5)

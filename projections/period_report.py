@@ -34,12 +34,12 @@ from schemas.periods import (
     PeriodReport,
     PeriodSpan,
     RequirementResult,
+    Row,
 )
 from schemas.pools import PeriodPool, Rules
 from schemas.reports import InputCounts, RulesUsed
 from schemas.statuses import EXEMPT, OUT
 
-Row = tuple[str, str | None, bool | None]
 _OUT_ROW: Row = (OUT, None, None)
 
 

@@ -151,7 +151,7 @@ def produce(log, broker, topic, partitions, key_file, refused_path) -> None:
 @click.option(
     "--month", "months", multiple=True, help="Only these months (repeatable); default every month of the pool."
 )
-@click.option("--pool", default=None)
+@click.option("--pool", default=None, help="Only this pool; default every configured pool.")
 @click.option("--count-social-frikort", is_flag=True)
 def compare(broker, events_topic, aggregates_topic, months, pool, count_social_frikort) -> None:
     """Replay the events topic offline and compare with the live aggregates; exit 1 on any difference
@@ -165,17 +165,17 @@ def compare(broker, events_topic, aggregates_topic, months, pool, count_social_f
     settings = _settings(broker=broker, events_topic=events_topic, feed_topic=aggregates_topic,
                          count_social_frikort=count_social_frikort or None)  # fmt: skip
     broker = settings.broker
-    pool_config = pools.pool(pool or "afklaringspuljen")
+    pool_config = pools.pool(pool) if pool else None  # every pool
     rules = pools.Rules(settings.count_social_frikort)
     wanted = [parse_month(m) for m in months] or None
     actual = read_latest(broker, settings.feed_topic)  # first: the replay must not be older than it
     replay = Replay()
     try:
         replay.ingest(f"kafka://{broker}/{settings.events_topic}")
-        expected = expected_outputs(replay, pool_config, rules, wanted)
+        expected = expected_outputs(replay, rules, pool=pool_config, months=wanted)
     finally:
         replay.close()
-    diffs = differences(expected, actual, pool_config, wanted)
+    diffs = differences(expected, actual, pool=pool_config, months=wanted)
     for line in diffs:
         click.echo(line)
     counts = replay.counts

@@ -1,11 +1,14 @@
 """The feed topic's records: the product municipal systems consume, self-describing and versioned.
 
-Two record kinds, both JSON, both on compacted topics (``docs/feed.md`` documents them for
-consumers, ``puljemonitor schema --output feed`` prints their JSON Schema):
+Three record kinds, all JSON, all on compacted topics (``docs/feed.md`` documents them for
+consumers, ``puljemonitor schema feed`` prints their JSON Schema):
 
 * :class:`FeedRecord` on the feed topic, key ``<pool>/<level>/<code>/<month>`` (``code`` is
   absent for ``project`` and ``nation``; a participant's code is its municipality codes
   joined by ``+``, e.g. ``155+185``, never its name).
+* :class:`PeriodFeedRecord` on the same topic for a pool measured over periods (BIR, spec §7):
+  ``bir/municipality/<code>/<month>`` and ``bir/project/<month>``, the period aggregate of
+  the period ending in the month and the course indicators.
 * :class:`IntakeStatus` on the intake topic, key ``<events topic>/<partition>``: the input
   accounting and the offsets absorbed, so a consumer can tell when the figures have caught up.
 """
@@ -18,6 +21,7 @@ from typing import Literal
 import msgspec
 
 from schemas.calendar import Month, format_month
+from schemas.periods import Indicators, PeriodAggregate, PeriodSpan
 from schemas.reference import Participant, municipalities
 from schemas.reports import Aggregate
 
@@ -48,6 +52,32 @@ class FeedRecord(msgspec.Struct, kw_only=True):
     """Grows with every change of the inputs behind this key; never decreases."""
     computed_at: str
     """When the worker computed this value (RFC 3339, UTC)."""
+
+    def content(self) -> tuple:
+        """What a consumer would see change (not the version nor the time)."""
+        return (self.figures, self.achieved, self.best_month, self.best_share)
+
+
+class PeriodFeedRecord(msgspec.Struct, kw_only=True):
+    """The figures of a pool measured over periods (BIR) for one level, code and month: the
+    period ending in ``month`` (spec §7), as known now. The project is also the nation."""
+
+    schema_version: int = SCHEMA_VERSION
+    pool: str
+    level: Literal["municipality", "project"]
+    code: str | None
+    """The municipality code; null for the project."""
+    name: str | None
+    month: str
+    period: PeriodSpan
+    count_social_frikort: bool
+    figures: PeriodAggregate
+    indicators: Indicators
+    version: int
+    computed_at: str
+
+    def content(self) -> tuple:
+        return (self.figures, self.indicators)
 
 
 class IntakeStatus(msgspec.Struct, kw_only=True):
@@ -100,12 +130,12 @@ def now() -> str:
 
 
 def json_schema() -> dict:
-    """The JSON Schema of the feed and intake records (one document, both kinds under $defs)."""
-    (feed, intake), components = msgspec.json.schema_components([FeedRecord, IntakeStatus])
+    """The JSON Schema of the feed and intake records (one document, every kind under $defs)."""
+    kinds, components = msgspec.json.schema_components([FeedRecord, PeriodFeedRecord, IntakeStatus])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "puljemonitor feed records",
-        "oneOf": [feed, intake],
+        "oneOf": list(kinds),
         "$defs": components,
     }
 
@@ -113,7 +143,10 @@ def json_schema() -> dict:
 def comparable(record: dict) -> dict:
     """A feed record's figures in the shape of the report JSON (spec §6) for its level: an
     ``Aggregate``, or for a participant a ``ParticipantResult``, so the live topic can be
-    compared with the offline report field by field."""
+    compared with the offline report field by field. A period record: its aggregate and
+    indicators, as :func:`projections.period_report.period_figure_records` has them."""
+    if "indicators" in record:
+        return {"aggregate": record["figures"], "indicators": record["indicators"]}
     if record.get("level") != "participant":
         return record["figures"]
     return {

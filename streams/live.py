@@ -9,17 +9,21 @@ Three stages (``docs/live-design.md`` argues why this is crash-, duplicate- and 
    event; a :class:`StatusUpdate` only when the citizen's status vector changed.
    :class:`CitizenStore` keeps the events in the stage's state (append-only, O(1) per event)
    and the folds in memory, rebuilt from the state when missing or stale.
-2. :func:`apply_batch` (statuses, key = municipality): the citizens' latest vectors with
-   their versions → the municipality's absolute counts per month (stale versions ignored).
+2. :func:`apply_batch` (statuses, key = pool and municipality): the citizens' latest vectors
+   with their versions → the municipality's absolute counts per month (stale versions ignored).
 3. :class:`Totals` (counts, one partition): every municipality's latest counts →
    participant, project and national figures, with the core's ``aggregate`` and
    ``participant_results``.
+
+Every pool goes through the same stages: a pool measured over periods (BIR) has its own
+stage-1 rows and stage-3 figures (``streams/period_live.py``, :class:`PeriodTotals`); its
+records travel with the pool's name, and the internal topics are keyed by pool and municipality.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, Protocol
 
 from projections.aggregates import Tallies, aggregate
@@ -27,12 +31,14 @@ from projections.fold import CitizenFold
 from projections.reports import participant_results
 from schemas.calendar import Month, month_range, parse_month
 from schemas.events import AnyEvent, from_bytes, to_bytes
-from schemas.pools import Pool, Rules
+from schemas.periods import ROW_LABELS
+from schemas.pools import PeriodPool, Pool, Rules, configuration
 from schemas.reference import municipalities
 from schemas.reports import Aggregate, ParticipantResult
 from schemas.statuses import STATUSES
 from streams.admission import Admission, admit
 from streams.intake import Outcome, accept
+from streams.period_live import PeriodFigures, PeriodRows, period_figures
 from streams.records import CountsUpdate, StatusBatch, StatusUpdate, View, counts_decoder, encode, view_decoder
 
 
@@ -44,7 +50,7 @@ class State(Protocol):
     def set_bytes(self, key: bytes, value: bytes) -> None: ...
 
 
-def months_of(pool: Pool) -> range:
+def months_of(pool: Pool | PeriodPool) -> range:
     """The months the live system keeps: the pool's whole monitoring period."""
     return month_range(parse_month(pool.first_month), parse_month(pool.last_month))
 
@@ -54,12 +60,17 @@ def months_of(pool: Pool) -> range:
 _COUNT = b"n"
 
 
+def cells(pool: str) -> tuple[str, ...]:
+    """What the bytes of a pool's vectors index: monthly statuses, or BIR's rows (by label)."""
+    return ROW_LABELS if pool in configuration().period_pools else STATUSES
+
+
 def _event_key(index: int) -> bytes:
     return b"e%d" % index
 
 
 class CitizenStore:
-    """Each citizen's applied events in the stage's state, their folds in memory.
+    """Each citizen's applied events in the stage's state, their folds (and each period pool's rows) in memory.
 
     The state holds the events append-only (``n`` and ``e0``…), so applying an event writes
     two small values whatever the citizen's history. A fold is a cache of the stored events:
@@ -67,11 +78,12 @@ class CitizenStore:
     state (after a restart, a rebalance, or an aborted transaction that the cache outlived).
     """
 
-    def __init__(self, pool: Pool, rules: Rules) -> None:
+    def __init__(self, pool: Pool, rules: Rules, period_pools: Sequence[PeriodPool] = ()) -> None:
         self.pool = pool
         self.rules = rules
         self.months = months_of(pool)
         self.folds: dict[str, CitizenFold] = {}
+        self.periods = [PeriodRows(p, rules) for p in period_pools]
 
     def fold(self, citizen: str, state: State) -> CitizenFold:
         stored = int(state.get_bytes(_COUNT) or b"0")
@@ -91,11 +103,13 @@ class CitizenStore:
     def forget(self) -> None:
         """Drop every cached fold (partitions were revoked or lost)."""
         self.folds.clear()
+        for rows in self.periods:
+            rows.forget()
 
 
 class FoldResult(NamedTuple):
     outcome: Outcome
-    updates: list[StatusUpdate]  # empty when the citizen's statuses did not change
+    updates: list[tuple[str, StatusUpdate]]  # (pool, update); empty when nothing changed
     reason: str | None
 
 
@@ -122,35 +136,44 @@ def fold_step(store: CitizenStore, state: State, key: bytes | None, raw: bytes |
     home_before, before = fold.home, bytes(fold.vector)
     fold.add(event)
     home, version, first = fold.home, len(fold.events), store.months.start
+    pool = store.pool.name
     updates = []
     if home_before is not None and home_before != home:
-        updates.append(StatusUpdate(event.citizen, home_before, version, first, None))
+        updates.append((pool, StatusUpdate(event.citizen, home_before, version, first, None)))
     if home is not None and (home != home_before or fold.vector != before):
-        updates.append(StatusUpdate(event.citizen, home, version, first, bytes(fold.vector)))
+        updates.append((pool, StatusUpdate(event.citizen, home, version, first, bytes(fold.vector))))
+    for rows in store.periods:
+        updates.extend((rows.pool.name, u) for u in rows.step(event.citizen, fold.events.values(), event))
     return FoldResult(outcome, updates, None)
 
 
 class Coalesced:
-    """Stage 1's status updates of one commit, the latest per (municipality, citizen), so
-    stage 2 receives one batch per municipality and commit instead of one message per event."""
+    """Stage 1's status updates of one commit, the latest per (pool, municipality, citizen), so
+    stage 2 receives one batch per pool, municipality and commit instead of one message per event."""
 
     def __init__(self) -> None:
-        self.latest: dict[tuple[str, str], StatusUpdate] = {}
+        self.latest: dict[tuple[str, str, str], StatusUpdate] = {}
 
-    def add(self, update: StatusUpdate) -> None:
-        key = (update.municipality, update.citizen)
+    def add(self, pool: str, update: StatusUpdate) -> None:
+        key = (pool, update.municipality, update.citizen)
         held = self.latest.get(key)
         if held is None or held.version <= update.version:
             self.latest[key] = update
 
-    def batches(self, pool: str) -> Iterator[StatusBatch]:
-        """One batch per municipality; empties the buffer."""
-        by_municipality: dict[str, list[StatusUpdate]] = {}
-        for (code, _), update in self.latest.items():
-            by_municipality.setdefault(code, []).append(update)
+    def batches(self) -> Iterator[StatusBatch]:
+        """One batch per pool and municipality; empties the buffer."""
+        grouped: dict[tuple[str, str], list[StatusUpdate]] = {}
+        for (pool, code, _), update in self.latest.items():
+            grouped.setdefault((pool, code), []).append(update)
         self.latest = {}
-        for code in sorted(by_municipality):
-            yield StatusBatch(pool, code, by_municipality[code])
+        for pool, code in sorted(grouped):
+            yield StatusBatch(pool, code, grouped[pool, code])
+
+
+def batch_key(pool: str, municipality: str) -> bytes:
+    """The key of a pool's municipality on the internal topics (statuses and counts): each gets
+    its own state in stages 2 and 3."""
+    return f"{pool}/{municipality}".encode()
 
 
 # --------------------------------------------------------------------------- stage 2
@@ -165,7 +188,7 @@ def _view_key(citizen: str) -> bytes:
 def apply_batch(state: State, batch: StatusBatch) -> tuple[CountsUpdate, set[Month]]:
     """A municipality's batch of citizen vectors → its new absolute counts and the months changed.
 
-    ``state`` is the municipality's: each citizen's last :class:`View` and the counts. An update
+    ``state`` is the pool's municipality's: each citizen's last :class:`View` and the counts. An update
     with a lower version than the stored view is stale (reordered, or from a fenced worker) and
     changes nothing; an equal version is the same set of events and changes nothing either.
     """
@@ -174,6 +197,7 @@ def apply_batch(state: State, batch: StatusBatch) -> tuple[CountsUpdate, set[Mon
     months: dict[int, Counter] = {m: Counter(c) for m, c in counts.months.items()}
     changed: set[Month] = set()
     version = counts.version
+    names = cells(batch.pool)
     for update in batch.updates:
         key = _view_key(update.citizen)
         raw = state.get_bytes(key)
@@ -183,8 +207,8 @@ def apply_batch(state: State, batch: StatusBatch) -> tuple[CountsUpdate, set[Mon
         before = old.vector if old is not None else None
         after = update.vector
         for i in range(max(len(before or b""), len(after or b""))):
-            was = STATUSES[before[i]] if before else None
-            now = STATUSES[after[i]] if after else None
+            was = names[before[i]] if before else None
+            now = names[after[i]] if after else None
             if was != now:
                 month = update.first_month + i
                 tally = months.setdefault(month, Counter())
@@ -225,21 +249,18 @@ class Figures(NamedTuple):
     participant: str | None  # the participant's name, for participant records
     month: Month
     version: int
-    figures: Aggregate | ParticipantResult
+    figures: Aggregate | ParticipantResult | PeriodFigures
 
 
-class Totals:
-    """Latest counts of every municipality → participant, project and national figures."""
+class _Counted:
+    """Stage 3's memory of one pool: every municipality's latest counts and their versions;
+    a subclass says which records a municipality's changed month makes dirty."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool | PeriodPool) -> None:
         self.pool = pool
         self.months = months_of(pool)
         self.tallies = Tallies()
         self.versions: dict[str, int] = {}
-        self.participants = {p.name: p for p in pool.participants}
-        self.project_codes = [code for p in pool.participants for code in p.codes]
-        self._participant_of = {code: p for p in pool.participants for code in p.codes}
-        self._window = (parse_month(pool.window_first), parse_month(pool.window_last))
 
     def restore(self, stored: Callable[[str], bytes | None]) -> None:
         """Rebuild from the stored counts of every municipality (``stored(code)``)."""
@@ -263,6 +284,23 @@ class Totals:
         return dirty
 
     def _dirty(self, code: str, month: Month) -> set[Dirty]:
+        raise NotImplementedError
+
+    def _version(self, codes: Iterable[str]) -> int:
+        return sum(self.versions.get(code, 0) for code in codes)
+
+
+class Totals(_Counted):
+    """Latest counts of every municipality → participant, project and national figures."""
+
+    def __init__(self, pool: Pool) -> None:
+        super().__init__(pool)
+        self.participants = {p.name: p for p in pool.participants}
+        self.project_codes = [code for p in pool.participants for code in p.codes]
+        self._participant_of = {code: p for p in pool.participants for code in p.codes}
+        self._window = (parse_month(pool.window_first), parse_month(pool.window_last))
+
+    def _dirty(self, code: str, month: Month) -> set[Dirty]:
         dirty: set[Dirty] = {("nation", None, month)}
         if code in self._participant_of:
             dirty.add(("project", None, month))
@@ -280,9 +318,6 @@ class Totals:
             dirty.add(("project", None, month))
             dirty.update(("participant", name, month) for name in self.participants)
         return dirty
-
-    def _version(self, codes: Iterable[str]) -> int:
-        return sum(self.versions.get(code, 0) for code in codes)
 
     def figures(self, dirty: Iterable[Dirty]) -> Iterator[Figures]:
         pool = self.pool
@@ -309,3 +344,24 @@ class Totals:
             version = self._version(participant.codes)
             for month, result in participant_results(self.tallies, participant, pool, months).items():
                 yield Figures("participant", name, month, version, result)
+
+
+class PeriodTotals(_Counted):
+    """A period pool's project figures (BIR: every enrolling municipality is a participant, so
+    the project is also the nation, as in :func:`projections.period_report.build_period_report`)."""
+
+    def _dirty(self, code: str, month: Month) -> set[Dirty]:
+        return {("project", None, month)}
+
+    def everything(self) -> set[Dirty]:
+        return {("project", None, month) for month in self.months}
+
+    def figures(self, dirty: Iterable[Dirty]) -> Iterator[Figures]:
+        version = self._version(self.versions)
+        for _, _, month in sorted(dirty):
+            counts = self.tallies.combined(self.tallies.municipalities(month), month)
+            yield Figures("project", None, month, version, period_figures(counts, self.pool))
+
+
+def totals_of(pool: Pool | PeriodPool) -> Totals | PeriodTotals:
+    return PeriodTotals(pool) if isinstance(pool, PeriodPool) else Totals(pool)

@@ -5,10 +5,13 @@
   :class:`~streams.records.StatusBatch` per municipality on the statuses topic; dead letters;
   the input accounting of each events partition (in the same state, so it is exactly as
   committed) on the compacted intake topic.
-* **municipalities** — statuses (key = municipality) → each citizen's last view and the
+* **municipalities** — statuses (key = pool/municipality) → each citizen's last view and the
   municipality's absolute counts → municipality feed records and a
   :class:`~streams.records.CountsUpdate` on the one-partition counts topic.
 * **totals** — counts → every municipality's counts → participant, project and nation records.
+
+Every configured pool flows through the same stages: the first pool's statuses, and BIR's
+period rows (``streams/period_live.py``), whose records are :class:`~streams.feed.PeriodFeedRecord`.
 
 Exactly-once (Kafka transactions) is the default; the versioned, absolute records make the
 result the same under at-least-once (``docs/live-design.md``). Everything a stage sends goes
@@ -40,12 +43,16 @@ with warnings.catch_warnings():
     from quixstreams.models.topics import TopicConfig
     from quixstreams.sinks import BaseSink
 
+from projections.periods import period_months
 from schemas import pools
-from schemas.calendar import format_month, parse_month
+from schemas.calendar import Month, format_month, parse_month
+from schemas.periods import PeriodSpan
+from schemas.pools import PeriodPool
 from schemas.reports import Aggregate, InputCounts
 from streams.feed import (
     FeedRecord,
     IntakeStatus,
+    PeriodFeedRecord,
     feed_key,
     intake_key,
     municipality_name,
@@ -57,13 +64,16 @@ from streams.live import (
     CitizenStore,
     Coalesced,
     FoldResult,
+    PeriodTotals,
     Totals,
     apply_batch,
+    batch_key,
     fold_step,
-    months_of,
     municipality_figures,
+    totals_of,
 )
 from streams.logs import configure_logging
+from streams.period_live import PeriodFigures, period_figures
 from streams.records import (
     CountsUpdate,
     batch_decoder,
@@ -102,9 +112,9 @@ class Outbox:
     def send(self, topic: str, key: bytes, value: bytes) -> None:
         self._app._producer.produce(topic=topic, key=key, value=value)  # noqa: SLF001 (see the class docstring)
 
-    def send_figures(self, topic: str, record: FeedRecord) -> None:
+    def send_figures(self, topic: str, record: FeedRecord | PeriodFeedRecord) -> None:
         key = feed_key(record.pool, record.level, parse_month(record.month), record.code)
-        figures = _json.encode((record.figures, record.achieved, record.best_month, record.best_share))
+        figures = _json.encode(record.content())
         if self._sent.get(key) == figures:
             return
         self._sent[key] = figures
@@ -128,15 +138,15 @@ class CitizenSink(BaseSink):
 
     def add(self, value: Any, key: Any, timestamp: int, headers: Any, topic: str, partition: int, offset: int) -> None:
         result, counts = value
-        for update in result.updates:
-            self.coalesced.add(update)
+        for pool, update in result.updates:
+            self.coalesced.add(pool, update)
         self.intake[partition] = (offset + 1, counts)
         self.absorbed += 1
 
     def flush(self) -> None:
         worker, settings = self.worker, self.worker.settings
-        for batch in self.coalesced.batches(worker.pool.name):
-            worker.outbox.send(settings.statuses_topic, batch.municipality.encode(), encode(batch))
+        for batch in self.coalesced.batches():
+            worker.outbox.send(settings.statuses_topic, batch_key(batch.pool, batch.municipality), encode(batch))
         for partition, (next_offset, counts) in sorted(self.intake.items()):
             status = IntakeStatus(
                 topic=settings.events_topic,
@@ -199,14 +209,14 @@ class PipelineWorker:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # One pool's figures today; BIR's stages join these when its rules land (issue 8).
-        self.pool = pools.pool("afklaringspuljen")
+        config = pools.configuration()
+        (self.pool,) = config.pools.values()  # the stages fold one monthly pool (CitizenFold)
+        self.pools = pools.pools()
         self.rules = pools.Rules(settings.count_social_frikort)
-        self.months = months_of(self.pool)
-        self.citizens = CitizenStore(self.pool, self.rules)
-        self.totals: Totals | None = None
-        self.totals_dirty: set = set()
-        self.municipalities_dirty: dict[str, tuple[CountsUpdate, set[int]]] = {}
+        self.citizens = CitizenStore(self.pool, self.rules, list(config.period_pools.values()))
+        self.totals: dict[str, Totals | PeriodTotals] = {}
+        self.totals_dirty: dict[str, set] = {}
+        self.municipalities_dirty: dict[tuple[str, str], tuple[CountsUpdate, set[int]]] = {}
         self.app = self._application()
         self.app.worker = self
         self.outbox = Outbox(self.app)
@@ -285,8 +295,8 @@ class PipelineWorker:
 
     def on_partitions_changed(self) -> None:
         self.citizens.forget()
-        self.totals = None
-        self.totals_dirty = set()
+        self.totals = {}
+        self.totals_dirty = {}
         self.municipalities_dirty = {}
         self.outbox.forget()
 
@@ -322,57 +332,75 @@ class PipelineWorker:
         batch = batch_decoder.decode(value)
         counts, changed = apply_batch(state, batch)
         if changed:
-            held = self.municipalities_dirty.get(batch.municipality)
-            self.municipalities_dirty[batch.municipality] = (counts, changed | (held[1] if held else set()))
+            key = (batch.pool, batch.municipality)
+            held = self.municipalities_dirty.get(key)
+            self.municipalities_dirty[key] = (counts, changed | (held[1] if held else set()))
 
     def flush_municipalities(self) -> None:
         """Each municipality's changed months of the commit, once, and its counts for the totals."""
         dirty, self.municipalities_dirty = self.municipalities_dirty, {}
-        for code, (counts, months) in sorted(dirty.items()):
+        for (name, code), (counts, months) in sorted(dirty.items()):
+            pool = self.pools[name]
             for month in sorted(months):
-                figures = municipality_figures(counts, month, self.pool)
-                record = self._record("municipality", code, municipality_name(code), month, counts.version, figures)
+                if isinstance(pool, PeriodPool):
+                    figures = period_figures(counts.months.get(month, {}), pool)
+                else:
+                    figures = municipality_figures(counts, month, pool)
+                record = self._record(
+                    pool, "municipality", code, municipality_name(code), month, counts.version, figures
+                )
                 self.outbox.send_figures(self.settings.feed_topic, record)
-            self.outbox.send(self.settings.counts_topic, code.encode(), encode(counts))
+            self.outbox.send(self.settings.counts_topic, batch_key(name, code), encode(counts))
 
     # ---------------------------------------------------------------- stage 3
     def on_counts(self, value: bytes, key: bytes, timestamp: int, headers: Any, state) -> None:
         update = counts_decoder.decode(value)
-        if self.totals is None:
-            self.totals = Totals(self.pool)
-            self.totals.restore(
-                lambda code: self._partition_state(self._totals_sdf, 0, code.encode()).get_bytes(b"counts")
+        totals = self.totals.get(update.pool)
+        if totals is None:
+            totals = self.totals[update.pool] = totals_of(self.pools[update.pool])
+            totals.restore(
+                lambda code: self._partition_state(self._totals_sdf, 0, batch_key(update.pool, code)).get_bytes(
+                    b"counts"
+                )
             )
-            if not self.totals.versions:  # the deployment's first counts: every participant has figures, zeros too
-                self.totals_dirty |= self.totals.everything()
+            if not totals.versions:  # the pool's first counts: every record has figures, zeros too
+                self.totals_dirty.setdefault(update.pool, set()).update(totals.everything())
         stored = state.get_bytes(b"counts")
         if stored is None or counts_decoder.decode(stored).version <= update.version:
             state.set_bytes(b"counts", value)
-        self.totals_dirty |= self.totals.apply(update)
+        self.totals_dirty.setdefault(update.pool, set()).update(totals.apply(update))
 
     def flush_totals(self) -> None:
         """The participant, project and nation records the commit's counts changed, each once."""
-        dirty, self.totals_dirty = self.totals_dirty, set()
-        if self.totals is None:
-            return
-        for figures in self.totals.figures(dirty):
-            participant = self.totals.participants.get(figures.participant) if figures.participant else None
-            code = participant_code(participant) if participant else None
-            self.outbox.send_figures(
-                self.settings.feed_topic,
-                self._record(figures.level, code, figures.participant, figures.month, figures.version, figures.figures),
-            )
+        dirty, self.totals_dirty = self.totals_dirty, {}
+        for name, keys in sorted(dirty.items()):
+            totals = self.totals.get(name)
+            if totals is None:
+                continue
+            for figures in totals.figures(keys):
+                participant = totals.participants.get(figures.participant) if figures.participant else None
+                code = participant_code(participant) if participant else None
+                record = self._record(
+                    totals.pool, figures.level, code, figures.participant, figures.month, figures.version,
+                    figures.figures,
+                )  # fmt: skip
+                self.outbox.send_figures(self.settings.feed_topic, record)
 
-    def _record(self, level: str, code: str | None, name: str | None, month: int, version: int, figures) -> FeedRecord:
-        extra = {}
+    def _record(
+        self, pool, level: str, code: str | None, name: str | None, month: Month, version: int, figures
+    ) -> FeedRecord | PeriodFeedRecord:
+        common = {
+            "pool": pool.name, "level": level, "code": code, "name": name, "month": format_month(month),
+            "count_social_frikort": self.settings.count_social_frikort, "version": version, "computed_at": now(),
+        }  # fmt: skip
+        if isinstance(figures, PeriodFigures):
+            period = period_months(pool, month)
+            span = PeriodSpan(first=format_month(period[0]), last=format_month(period[-1]))
+            return PeriodFeedRecord(**common, period=span, figures=figures.aggregate, indicators=figures.indicators)
         if not isinstance(figures, Aggregate):  # a participant's result
-            extra = {"achieved": figures.achieved, "best_month": figures.best_month, "best_share": figures.best_share}
+            common |= {"achieved": figures.achieved, "best_month": figures.best_month, "best_share": figures.best_share}
             figures = figures.aggregate
-        return FeedRecord(
-            pool=self.pool.name, level=level, code=code, name=name, month=format_month(month),
-            count_social_frikort=self.settings.count_social_frikort, figures=figures, version=version,
-            computed_at=now(), **extra,
-        )  # fmt: skip
+        return FeedRecord(**common, figures=figures)
 
     # ---------------------------------------------------------------- running
     def run(self) -> None:

@@ -249,5 +249,5 @@ def test_schema_feed_writes_the_json_schema_of_the_feed_records(tmp_path):
     result = CliRunner().invoke(main, ["schema", "feed", "--output", str(out)])
     assert result.exit_code == 0, result.output
     schema = json.loads(out.read_text())
-    assert {"FeedRecord", "IntakeStatus", "Aggregate"} <= set(schema["$defs"])
+    assert {"FeedRecord", "PeriodFeedRecord", "IntakeStatus", "Aggregate", "PeriodAggregate"} <= set(schema["$defs"])
     assert "version" in schema["$defs"]["FeedRecord"]["required"]

@@ -22,14 +22,26 @@ from schemas import pools
 from schemas.calendar import parse_month
 from streams.feed import FeedRecord, feed_key, participant_code
 from streams.intake import Outcome
-from streams.live import CitizenStore, Coalesced, Totals, apply_batch, fold_step, months_of, municipality_figures
+from streams.live import (
+    CitizenStore,
+    Coalesced,
+    apply_batch,
+    batch_key,
+    fold_step,
+    months_of,
+    municipality_figures,
+    totals_of,
+)
+from streams.period_live import period_figures
 from streams.records import StatusBatch, StatusUpdate, counts_decoder, dead_letter, encode
 from tests.builders import citizen_key, demo_log
 
 POOL = pools.pool("afklaringspuljen")
+BIR = pools.pool("bir")
 RULES = pools.Rules()
 MONTHS = months_of(POOL)
 CHECK = [parse_month(m) for m in ("2020-08", "2021-09", "2022-06", "2023-03", "2024-03")]
+BIR_CHECK = [parse_month(m) for m in ("2020-12", "2021-02", "2021-04", "2021-11", "2022-12")]
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +71,15 @@ class Pipeline:
     """
 
     def __init__(self) -> None:
-        self.citizens = CitizenStore(POOL, RULES)
+        self.citizens = CitizenStore(POOL, RULES, [BIR])
         self.state1: dict = {}
         self.committed1: dict = {}
         self.state2: dict = {}
         self.coalesced = Coalesced()
         self.batches: list[StatusBatch] = []
         self.totals_state: dict = {}
-        self.totals: Totals | None = None
-        self.output: dict[str, dict] = {}
+        self.totals: dict = {}
+        self.output: dict[str, dict] = {}  # feed key → the feed record's level, figures (and indicators)
         self.rejected: list[dict] = []
         self.uncommitted: list[tuple[bytes | None, bytes]] = []
 
@@ -76,12 +88,12 @@ class Pipeline:
         result = fold_step(self.citizens, DictState(self.state1, key or b"null"), key, raw)
         if result.outcome is Outcome.REJECTED:
             self.rejected.append(json.loads(dead_letter(result.reason, raw, key, "events", 0, offset)))
-        for update in result.updates:
-            self.coalesced.add(update)
+        for pool, update in result.updates:
+            self.coalesced.add(pool, update)
         return result.outcome
 
     def commit(self) -> None:
-        self.batches.extend(self.coalesced.batches(POOL.name))
+        self.batches.extend(self.coalesced.batches())
         self.committed1 = dict(self.state1)
         self.uncommitted = []
 
@@ -97,49 +109,55 @@ class Pipeline:
         if rng is not None:
             rng.shuffle(pending)  # reordered; stale versions must lose
         for batch in pending:
-            counts, changed = apply_batch(DictState(self.state2, batch.municipality.encode()), batch)
+            pool = pools.pool(batch.pool)
+            counts, changed = apply_batch(DictState(self.state2, batch_key(batch.pool, batch.municipality)), batch)
             for month in changed:
-                key = feed_key(POOL.name, "municipality", month, batch.municipality)
-                self.output[key] = msgspec.to_builtins(municipality_figures(counts, month, POOL))
+                key = feed_key(pool.name, "municipality", month, batch.municipality)
+                if pool is BIR:
+                    figures = period_figures(counts.months.get(month, {}), BIR)
+                    self.output[key] = _record("municipality", figures.aggregate, indicators=figures.indicators)
+                else:
+                    self.output[key] = _record("municipality", municipality_figures(counts, month, pool))
             if changed:
                 self.total(counts)
 
     def total(self, counts) -> None:
         dirty = set()
-        if self.totals is None:
-            self.totals = Totals(POOL)
-            self.totals.restore(lambda code: self.totals_state.get(code))
-            dirty = self.totals.everything()
-        stored = self.totals_state.get(counts.municipality)
+        pool = pools.pool(counts.pool)
+        key = batch_key(counts.pool, counts.municipality)
+        totals = self.totals.get(pool.name)
+        if totals is None:
+            totals = self.totals[pool.name] = totals_of(pool)
+            totals.restore(lambda code: self.totals_state.get(batch_key(pool.name, code)))
+            dirty = totals.everything()
+        stored = self.totals_state.get(key)
         if stored is None or counts_decoder.decode(stored).version <= counts.version:
-            self.totals_state[counts.municipality] = encode(counts)
-        dirty |= self.totals.apply(counts)
-        participants = {p.name: p for p in POOL.participants}
-        for figures in self.totals.figures(dirty):
-            code = participant_code(participants[figures.participant]) if figures.participant else None
-            key = feed_key(POOL.name, figures.level, figures.month, code)
+            self.totals_state[key] = encode(counts)
+        dirty |= totals.apply(counts)
+        for figures in totals.figures(dirty):
             value = figures.figures
             if figures.level == "participant":
-                self.output[key] = {
-                    "level": "participant", "code": code, "figures": msgspec.to_builtins(value.aggregate),
-                    "achieved": value.achieved, "best_month": value.best_month, "best_share": value.best_share,
-                }  # fmt: skip
+                code = participant_code(totals.participants[figures.participant])
+                extra = {"achieved": value.achieved, "best_month": value.best_month, "best_share": value.best_share}
+                record = _record("participant", value.aggregate, code=code, **extra)
+            elif pool is BIR:
+                record = _record(figures.level, value.aggregate, indicators=value.indicators)
             else:
-                self.output[key] = msgspec.to_builtins(value)
+                code, record = None, _record(figures.level, value)
+            self.output[feed_key(pool.name, figures.level, figures.month, record.get("code"))] = record
 
 
-def _comparable(output: dict) -> dict:
-    """Municipality/project/nation values are bare figures; wrap them like feed records."""
-    return {
-        k: v if isinstance(v, dict) and "level" in v else {"level": k.split("/")[1], "figures": v}
-        for k, v in output.items()
-    }
+def _record(level: str, figures, **fields) -> dict:
+    """The fields of a feed record that the comparison reads."""
+    return msgspec.to_builtins({"level": level, "figures": figures, **fields})
 
 
-def _expected(lines: list[bytes]) -> dict:
+def _differences(lines: list[bytes], pipe: Pipeline) -> list[str]:
+    """Both pools' live figures against the replay's, in some months of each."""
     replay = Replay()
     replay.ingest_lines(lines)
-    return expected_outputs(replay, POOL, RULES, CHECK)
+    months = CHECK + BIR_CHECK
+    return differences(expected_outputs(replay, RULES, months=months), pipe.output, months=months)
 
 
 def test_live_equals_replay_in_order(demo_lines):
@@ -148,7 +166,8 @@ def test_live_equals_replay_in_order(demo_lines):
         pipe.feed(citizen_key(line), line)
     pipe.commit()
     pipe.project()
-    assert differences(_expected(demo_lines), _comparable(pipe.output), POOL, CHECK) == []
+    assert _differences(demo_lines, pipe) == []
+    assert any(key.startswith("bir/municipality/") for key in pipe.output)
 
 
 def test_duplicates_shuffles_crashes_and_stale_batches_change_nothing(demo_lines):
@@ -173,8 +192,7 @@ def test_duplicates_shuffles_crashes_and_stale_batches_change_nothing(demo_lines
     pipe.commit()
     pipe.project(rng, stale)
     assert crashes > 5 and stale
-    expected = _expected([raw for _, raw in messages])
-    assert differences(expected, _comparable(pipe.output), POOL, CHECK) == []
+    assert _differences([raw for _, raw in messages], pipe) == []
 
 
 def test_a_fold_that_outlived_an_aborted_transaction_is_rebuilt_from_the_state():
@@ -203,11 +221,16 @@ def test_stale_and_equal_versions_change_no_count():
 
 def test_coalescing_keeps_the_latest_version_per_citizen_and_batches_per_municipality():
     coalesced = Coalesced()
-    for version, code in ((1, "101"), (3, "101"), (2, "101"), (1, "147")):
-        coalesced.add(StatusUpdate("c1", code, version, 0, b"\x00"))
-    batches = list(coalesced.batches(POOL.name))
-    assert [(b.municipality, [u.version for u in b.updates]) for b in batches] == [("101", [3]), ("147", [1])]
-    assert list(coalesced.batches(POOL.name)) == []
+    for pool, version, code in ((POOL.name, 1, "101"), (POOL.name, 3, "101"), (POOL.name, 2, "101"),
+                                (POOL.name, 1, "147"), (BIR.name, 2, "101")):  # fmt: skip
+        coalesced.add(pool, StatusUpdate("c1", code, version, 0, b"\x00"))
+    batches = list(coalesced.batches())
+    assert [(b.pool, b.municipality, [u.version for u in b.updates]) for b in batches] == [
+        (POOL.name, "101", [3]),
+        (POOL.name, "147", [1]),
+        (BIR.name, "101", [2]),
+    ]
+    assert list(coalesced.batches()) == []
 
 
 def test_changed_enrollment_withdraws_citizen_from_old_municipality():
@@ -236,9 +259,9 @@ def test_changed_enrollment_withdraws_citizen_from_old_municipality():
     pipe.commit()
     pipe.project()
     month = "2021-09"
-    assert pipe.output[f"afklaringspuljen/municipality/147/{month}"]["enrolled"] == 1
-    assert pipe.output[f"afklaringspuljen/municipality/101/{month}"]["enrolled"] == 0
-    assert pipe.output[f"afklaringspuljen/nation/{month}"]["enrolled"] == 1
+    assert pipe.output[f"afklaringspuljen/municipality/147/{month}"]["figures"]["enrolled"] == 1
+    assert pipe.output[f"afklaringspuljen/municipality/101/{month}"]["figures"]["enrolled"] == 0
+    assert pipe.output[f"afklaringspuljen/nation/{month}"]["figures"]["enrolled"] == 1
 
 
 @pytest.mark.parametrize(
@@ -309,6 +332,27 @@ def test_feed_records_validate_against_the_published_schema():
     for broken in ({"version": "3"}, {"level": "region"}, {"figures": {"enrolled": 1}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(json.loads(msgspec.json.encode(record)) | broken, schema)
+
+
+def test_bir_feed_records_validate_against_the_published_schema_and_only_as_bir_records():
+    import jsonschema
+
+    from streams.feed import PeriodFeedRecord, json_schema
+
+    rows = Counter({"company/1-2/without": 7, "not_positive//": 13, "out//": 4})
+    figures = period_figures({label: n for label, n in rows.items()}, BIR)
+    assert (figures.aggregate.target, figures.aggregate.requirement_1.count) == (20, 7)
+    assert figures.aggregate.requirement_1.met is True  # 7 of 20 is exactly 35 %
+    record = PeriodFeedRecord(pool=BIR.name, level="municipality", code="101", name="København", month="2021-04",
+                              period={"first": "2021-02", "last": "2021-04"}, count_social_frikort=False,
+                              figures=figures.aggregate, indicators=figures.indicators, version=9,
+                              computed_at="2026-12-02T10:00:00.000Z")  # fmt: skip
+    value = json.loads(msgspec.json.encode(record))
+    schema = json_schema()
+    jsonschema.validate(value, schema)
+    for broken in ({"level": "participant"}, {"indicators": None}, {"figures": {"target": 1}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(value | broken, schema)
 
 
 def test_pseudonymize_cpr_with_key_and_refuse_without():
