@@ -9,6 +9,8 @@ Side by side in one run, over the same messages (key = citizen, as the worker se
   and checked against its stored event count, the event appended to the citizen's state (a
   dict here, Quix Streams' RocksDB transaction in the worker), an update only when a status
   changed; an event costs what it can change (``projections/fold.py``);
+* the same with BIR's rows (``streams/period_live.py``), as the worker runs it: a BIR
+  citizen's rows re-derived when one of their events arrives;
 * the floor under it: decoding, validating and admitting each event into its citizen's set
   (``streams.intake.accept`` + ``streams.admission.admit``), no status work at all.
 
@@ -105,6 +107,15 @@ def main() -> None:
             state = states[key] = DictState()
         fold_step(store, state, key, raw)
 
+    both_pools = CitizenStore(pool, rules, [pools.pool("bir")])
+    both_states: dict[bytes | None, DictState] = {}
+
+    def with_bir(key, raw):
+        state = both_states.get(key)
+        if state is None:
+            state = both_states[key] = DictState()
+        fold_step(both_pools, state, key, raw)
+
     citizens: dict = {}
 
     def admit_into_set(event):
@@ -128,6 +139,9 @@ def main() -> None:
         for key, raw in msgs:
             incremental(key, raw)
         results[0]["fast_path_share"] = round(fast["n"] / len(msgs), 3)
+        results.append(measure("fold_step with BIR's rows (the worker's step)", with_bir, msgs))
+        both_pools.forget()
+        both_states.clear()
         results.append(measure("floor: decode + admission, no statuses", floor, msgs))
     peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     for r in results:
