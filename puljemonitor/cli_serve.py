@@ -1,7 +1,8 @@
 """``puljemonitor serve`` and ``puljemonitor token`` (``puljemonitor.cli`` adds them): the municipal
 HTTP feed and live dashboard of issue 10, and the tokens that scope it.
 
-Operator mistakes end with one line on stderr and their own exit code: a missing log
+Operator mistakes end with one line on stderr and their own exit code: no Kafka broker at
+``--broker`` (3, like every command: ``exit_codes.py``), a missing log
 (:data:`EXIT_NO_LOG`), a log that cannot be read (:data:`EXIT_BAD_LOG`), an address that cannot be bound (:data:`EXIT_ADDRESS`), an unreadable
 tokens file (:data:`EXIT_TOKENS`).
 """
@@ -58,22 +59,31 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 @click.command()
-@click.option("--log", "log_path", required=True, help="JSON Lines event log (a file or .gz) to replay and serve.")
+@click.option("--log", "log_path", default=None, help="JSON Lines event log (a file or .gz) to replay and serve.")
 @click.option("--follow", is_flag=True, help="Absorb lines appended to the log as they arrive, and push the changes.")
+@click.option(
+    "--broker",
+    default=None,
+    help="Instead of --log: follow the events topic on this Kafka broker (HOST:PORT) and push every change.",
+)
+@click.option("--events-topic", default=None, help="With --broker [env PULJEMONITOR_EVENTS_TOPIC, default events].")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
 @tokens_option
 @click.option("--month", default="2021-09", show_default=True, help="The dashboard's month until one is chosen.")
 @click.option("--loglevel", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
-def serve(log_path, follow, host, port, tokens_path, month, loglevel) -> None:
-    """Serve the figures of LOG over HTTP: the live dashboard at /, the JSON API under /api/v1."""
+def serve(log_path, follow, broker, events_topic, host, port, tokens_path, month, loglevel) -> None:
+    """Serve the figures of a log, or of the events topic, over HTTP: the live dashboard at /,
+    the JSON API under /api/v1."""
     import uvicorn
 
     from puljemonitor.server.access import Tokens, read_entries
     from puljemonitor.server.app import create_app
     from puljemonitor.server.logsource import LogSource
 
-    if not Path(log_path).is_file():
+    if (log_path is None) == (broker is None):
+        raise click.UsageError("give --log FILE or --broker HOST:PORT")
+    if log_path is not None and not Path(log_path).is_file():
         fail(EXIT_NO_LOG, f"no such log file: {log_path}")
     tokens = Tokens(tokens_path)
     if Path(tokens_path).exists():
@@ -81,6 +91,14 @@ def serve(log_path, follow, host, port, tokens_path, month, loglevel) -> None:
             read_entries(Path(tokens_path))
         except (OSError, ValueError, UnicodeDecodeError) as error:
             fail(EXIT_TOKENS, f"cannot read the tokens file: {error}")
+    if broker is not None:
+        from puljemonitor.cli_live import _settings
+        from puljemonitor.server.topicsource import TopicSource
+
+        settings = _settings(broker=broker, events_topic=events_topic)
+        source = TopicSource(settings.broker, settings.events_topic)  # exit 3 (no broker) or 2 (no topic)
+    else:
+        source = LogSource(log_path, follow=follow)
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -93,14 +111,17 @@ def serve(log_path, follow, host, port, tokens_path, month, loglevel) -> None:
         failures.append(reason)
         servers[0].should_exit = True
 
-    app = create_app(LogSource(log_path, follow=follow), tokens, default_month=month, on_fatal=fatal)
+    app = create_app(source, tokens, default_month=month, on_fatal=fatal)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving {log_path} on http://{shown}:{bound}/ (API: /api/v1, docs: /api/docs)", err=True)
+    click.echo(
+        f"serving {log_path or source.name} on http://{shown}:{bound}/ (API: /api/v1, docs: /api/docs)", err=True
+    )
     config = uvicorn.Config(app, log_level=loglevel, access_log=False, lifespan="on", timeout_graceful_shutdown=2)
     servers.append(uvicorn.Server(config))
     servers[0].run(sockets=[sock])
     if failures:
-        fail(EXIT_BAD_LOG, f"cannot read the log {log_path}: {failures[0]}")
+        what = f"the log {log_path}" if log_path is not None else source.name
+        fail(EXIT_BAD_LOG, f"cannot read {what}: {failures[0]}")
 
 
 @click.group()

@@ -42,41 +42,27 @@ def parse_url(url: str) -> tuple[str, str]:
     return broker, topic
 
 
-def _partitions(broker: str, topic: str, missing_ok: bool) -> list[int]:
+def partitions(broker: str, topic: str, missing_ok: bool) -> list[int]:
     """The topic's partitions, waiting a moment for a topic just created to show in the metadata."""
     admin, metadata = reach(broker)
     deadline = time.monotonic() + (1 if missing_ok else 5)
-    while not (partitions := topic_partitions(metadata, topic)) and time.monotonic() < deadline:
+    while not (found := topic_partitions(metadata, topic)) and time.monotonic() < deadline:
         time.sleep(0.2)
         metadata = admin.list_topics(timeout=5)
-    if not partitions and not missing_ok:
+    if not found and not missing_ok:
         raise TopicMissing(f"topic {topic!r} does not exist on the Kafka broker at {broker}")
-    return partitions
+    return found
 
 
 def _messages(broker: str, topic: str, missing_ok: bool) -> Iterator[Message]:
-    partitions = _partitions(broker, topic, missing_ok)
-    if not partitions:
+    found = partitions(broker, topic, missing_ok)
+    if not found:
         return
     errors = Errors()
-    consumer = Consumer(
-        client_config(
-            broker,
-            errors,
-            **{
-                "group.id": "puljemonitor-reader",  # required by the client; assign() never joins it
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
-                "fetch.max.bytes": 64 * 1024 * 1024,
-                "max.partition.fetch.bytes": 8 * 1024 * 1024,
-            },
-        )
-    )
+    consumer = reader(broker, errors)
     try:
         ends = {}
-        for p in partitions:
+        for p in found:
             low, high = _watermarks(consumer, TopicPartition(topic, p))
             if high > low:
                 ends[p] = high
@@ -108,6 +94,26 @@ def _messages(broker: str, topic: str, missing_ok: bool) -> Iterator[Message]:
                     del ends[partition]
     finally:
         consumer.close()
+
+
+def reader(broker: str, errors: Errors) -> Consumer:
+    """A consumer that reads committed records by assignment (no group membership, no commits),
+    so any number of readers run side by side without moving each other's partitions."""
+    return Consumer(
+        client_config(
+            broker,
+            errors,
+            **{
+                "group.id": "puljemonitor-reader",  # required by the client; assign() never joins it
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+                "fetch.max.bytes": 64 * 1024 * 1024,
+                "max.partition.fetch.bytes": 8 * 1024 * 1024,
+            },
+        )
+    )
 
 
 #: Errors of a partition whose topic is being created (its leader not elected yet): wait.

@@ -1,5 +1,7 @@
 """The log replay as a :class:`~.source.FiguresSource`: the CLI's :class:`~puljemonitor.replay.Replay`
-over a JSON Lines file (or .gz), optionally following it as lines are appended.
+over a JSON Lines file (or .gz), optionally following it as lines are appended
+(:class:`LogSource`); :class:`ReplaySource` is the part that does not care where the input
+comes from (``topicsource.py`` feeds it from the events topic).
 
 The initial replay counts every citizen with :func:`~projections.aggregates.count_statuses`,
 as ``puljemonitor report`` does. An appended batch is absorbed as the live path absorbs an
@@ -27,7 +29,7 @@ from schemas import pools
 from schemas.events import AnyEvent, Enrolled
 from schemas.pools import Pool, Rules
 from schemas.reports import InputCounts, RejectedLine
-from streams.intake import Outcome
+from streams.intake import NO_KEY, Outcome
 
 log = logging.getLogger("puljemonitor.serve")
 
@@ -85,19 +87,19 @@ def _rows(tallies: Tallies) -> dict[str, dict[int, str]]:
     return rows
 
 
-class LogSource(FiguresSource):
-    """A replayed log; with ``follow``, :meth:`start` polls it for appended lines."""
+class ReplaySource(FiguresSource):
+    """A replay of the input kept up to date as input is appended; with ``follow``,
+    :meth:`start` polls for it. A subclass says where the input comes from."""
 
-    def __init__(self, path: str | Path, *, follow: bool = False, poll_seconds: float = 0.2) -> None:
+    name: str  # for the operator's log lines
+
+    def __init__(self, *, follow: bool, poll_seconds: float) -> None:
         super().__init__()
-        self.path = Path(path)
         self.follow = follow
         self.poll_seconds = poll_seconds
         self.replay = Replay(quiet=True)
-        self.reader = LogReader(self.path)
         self.pools = list(pools.pools().values())
         self._lock = threading.RLock()
-        self._lines = 0
         self._now: dict[str, Tallies] = {}
         self._cache: OrderedDict[tuple, Tallies] = OrderedDict()
         self._enrolled: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -109,11 +111,18 @@ class LogSource(FiguresSource):
         self.rejected = 0
 
     # -- input ---------------------------------------------------------------------------
+    def _ingest(self) -> None:
+        """The initial input into :attr:`replay` (counted in ``replay.counts``)."""
+        raise NotImplementedError
+
+    def _appended(self) -> list[tuple[int, bytes, object]]:
+        """Input that arrived since the last call: (number for people, raw, key or ``NO_KEY``)."""
+        raise NotImplementedError
+
     def load(self) -> None:
-        """The initial replay: the log as it is now (its last line too when not following)."""
+        """The initial replay: the input as it is now."""
         with self._lock:
-            lines = self._numbered(self.reader.lines(final=not self.follow))
-            self.replay.ingest_lines(lines, self._reject)
+            self._ingest()
             for events in self.replay.store.citizens():
                 for event in events:
                     self._index(event)
@@ -124,12 +133,7 @@ class LogSource(FiguresSource):
             self._counts = _copy(self.replay.counts)
             self._loaded = True
             self._caught_up = not self.follow
-        log.info("replayed %s: %s", self.path.name, _describe(self.counts()))
-
-    def _numbered(self, lines: Iterator[bytes]) -> Iterator[bytes]:
-        for line in lines:
-            self._lines += 1
-            yield line
+        log.info("replayed %s: %s", self.name, _describe(self.counts()))
 
     def _reject(self, rejected: RejectedLine) -> None:
         self.rejected += 1  # the reasons quote values: `puljemonitor report --rejected` lists them
@@ -139,20 +143,17 @@ class LogSource(FiguresSource):
             self._enrolled[event.pool, event.municipality].add(event.citizen)
 
     def absorb(self) -> Change | None:
-        """Feed the lines appended since the last call; the change they made, if any."""
-        lines = list(self.reader.lines(final=False))
-        if not lines:
+        """Feed the input appended since the last call; the change it made, if any."""
+        appended = self._appended()
+        if not appended:
             self._caught_up = self._loaded
             return None
         with self._lock:
             intake = self.replay.intake
             applied: dict[str, set[str]] = defaultdict(set)
             before_rejected = self.rejected
-            for raw in lines:
-                self._lines += 1
-                if not raw or raw.isspace():
-                    continue
-                outcome, event = intake.feed(self._lines, raw)
+            for number, raw, key in appended:
+                outcome, event = intake.feed(number, raw, key)
                 if outcome is Outcome.APPLIED:
                     applied[event.citizen].add(event.id)
                     self._index(event)
@@ -167,7 +168,7 @@ class LogSource(FiguresSource):
             self.version += 1
             change = Change(self.version, self._counts, keys, citizens)
         if self.rejected > before_rejected:
-            log.info("%d appended lines rejected (line numbers up to %d)", self.rejected - before_rejected, self._lines)
+            log.info("%d appended inputs rejected (numbers up to %d)", self.rejected - before_rejected, appended[-1][0])
         self._notify(change)
         return change
 
@@ -205,7 +206,7 @@ class LogSource(FiguresSource):
         """Follow the log in a background thread (when following)."""
         if not self.follow or self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._run, name="follow-log", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="follow-input", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -213,10 +214,10 @@ class LogSource(FiguresSource):
             try:
                 self.absorb()
             except FileNotFoundError:
-                log.warning("log %s is gone; still serving what was read", self.path.name)
+                log.warning("%s is gone; still serving what was read", self.name)
                 self._stop.wait(5)
             except Exception:  # keep serving what was read; the reason is in the log
-                log.exception("following %s failed", self.path.name)
+                log.exception("following %s failed", self.name)
                 self._stop.wait(5)
             self._stop.wait(self.poll_seconds)
 
@@ -266,6 +267,34 @@ class LogSource(FiguresSource):
         while not self.ready() and time.monotonic() < end:
             time.sleep(0.02)
         return self.ready()
+
+
+class LogSource(ReplaySource):
+    """A replayed log file; with ``follow``, lines appended to it are absorbed."""
+
+    def __init__(self, path: str | Path, *, follow: bool = False, poll_seconds: float = 0.2) -> None:
+        super().__init__(follow=follow, poll_seconds=poll_seconds)
+        self.path = Path(path)
+        self.name = self.path.name
+        self.reader = LogReader(self.path)
+        self._lines = 0  # lines read, blank ones too: rejections name their line number
+
+    def _ingest(self) -> None:
+        # the last line too when not following (a line being written is not complete yet)
+        self.replay.ingest_lines(self._numbered(self.reader.lines(final=not self.follow)), self._reject)
+
+    def _numbered(self, lines: Iterator[bytes]) -> Iterator[bytes]:
+        for line in lines:
+            self._lines += 1
+            yield line
+
+    def _appended(self) -> list[tuple[int, bytes, object]]:
+        appended = []
+        for raw in self.reader.lines(final=False):
+            self._lines += 1
+            if raw and not raw.isspace():
+                appended.append((self._lines, raw, NO_KEY))
+        return appended
 
 
 def _copy(counts: InputCounts) -> InputCounts:

@@ -85,10 +85,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(log: Path, *extra: str, tokens: Path | None = None):
-    """``puljemonitor serve`` as a subprocess on a free port; yields (base URL, process)."""
+def running_server(log: Path | None, *extra: str, tokens: Path | None = None):
+    """``puljemonitor serve`` as a subprocess on a free port (of ``log``, or as ``extra`` says:
+    ``--broker``); yields (base URL, process)."""
     port = free_port()
-    args = [sys.executable, "-m", "puljemonitor", "serve", "--log", str(log), "--port", str(port), *extra]
+    source = ["--log", str(log)] if log is not None else []
+    args = [sys.executable, "-m", "puljemonitor", "serve", *source, "--port", str(port), *extra]
     if tokens is not None:
         args += ["--tokens", str(tokens)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -1,4 +1,4 @@
-"""A wrong broker address ends ``worker``, ``produce``, ``compare``, ``status`` and ``report --log kafka://``
+"""A wrong broker address ends ``worker``, ``produce``, ``compare``, ``status``, ``serve`` and ``report --log kafka://``
 with one line and exit 3.
 
 Nothing listens on port 1, so no broker is needed. The commands run as real processes (the
@@ -27,6 +27,7 @@ def test_an_unreachable_broker_gives_one_line_and_its_own_exit_code_within_10_s(
         "report": ["report", "--log", f"kafka://{BAD}/events", "--month", "2021-09"],
         "worker": ["worker", "--broker", BAD, "--state-dir", str(tmp_path / "state")],
         "status": ["status", "--broker", BAD],
+        "serve": ["serve", "--broker", BAD, "--port", "0", "--tokens", str(tmp_path / "tokens.txt")],
     }
     running = {
         name: subprocess.Popen(
