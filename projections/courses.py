@@ -67,17 +67,36 @@ def whole_years(start: Day, day: Day) -> int:
     return max(years, 0)
 
 
-def without_company(timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules) -> bool:
-    """No company-oriented effort in the lookback months ending in ``month``: no internship
-    or wage subsidy touching them and no counted hours in any of them."""
-    first = month - pool.company_lookback_months + 1
-    if any(counted_hours(timeline, m, rules) > 0 for m in range(first, month + 1)):
-        return False
-    first_day, last_day = bounds(first)[0], bounds(month)[1]
-    return not any(touches(held, first_day, last_day) for held in timeline.offers.values())
+def company_effort(timeline: Timeline, month: Month, rules: Rules) -> bool:
+    """Some company-oriented effort in ``month``: counted hours, or an internship or wage
+    subsidy touching one of its days."""
+    if counted_hours(timeline, month, rules) > 0:
+        return True
+    first_day, last_day = bounds(month)
+    return any(touches(held, first_day, last_day) for held in timeline.offers.values())
 
 
-def course(timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules) -> Course | None:
+def without_company(
+    timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules, efforts: dict[Month, bool] | None = None
+) -> bool:
+    """No company-oriented effort in any of the lookback months ending in ``month``.
+
+    ``efforts`` keeps each month's :func:`company_effort` for the caller's next months (a
+    month is in twelve lookbacks)."""
+    for m in range(month - pool.company_lookback_months + 1, month + 1):
+        effort = efforts.get(m) if efforts is not None else None
+        if effort is None:
+            effort = company_effort(timeline, m, rules)
+            if efforts is not None:
+                efforts[m] = effort
+        if effort:
+            return False
+    return True
+
+
+def course(
+    timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules, efforts: dict[Month, bool] | None = None
+) -> Course | None:
     """The citizen's course on ``month``'s last day, for a citizen of the period's target
     group (the caller decides membership); None when they are not on a course then."""
     day = bounds(month)[1]
@@ -87,4 +106,4 @@ def course(timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules) -> 
     years = whole_years(start, day)
     band = DURATION_BANDS[min(years, len(DURATION_BANDS) - 1)]
     long = years >= pool.long_course_years
-    return Course(band, without_company(timeline, pool, month, rules) if long else None)
+    return Course(band, without_company(timeline, pool, month, rules, efforts) if long else None)

@@ -43,20 +43,26 @@ from schemas.statuses import EXEMPT, OUT
 _OUT_ROW: Row = (OUT, None, None)
 
 
-def citizen_row(timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules) -> Row:
-    """One citizen's place in the report of ``month``: period status and course."""
-    status = period_status(timeline, pool, month, rules)
+def citizen_row(
+    timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules, memo: tuple[dict, dict] | None = None
+) -> Row:
+    """One citizen's place in the report of ``month``: period status and course. ``memo``
+    (month ranks, company efforts) carries what one month computed over to the next."""
+    ranks, efforts = memo if memo is not None else (None, None)
+    status = period_status(timeline, pool, month, rules, ranks)
     if status == OUT or status == EXEMPT:
         return (status, None, None)
-    found = course(timeline, pool, month, rules)
+    found = course(timeline, pool, month, rules, efforts)
     return (status, None, None) if found is None else (status, found.band, found.without_company)
 
 
 def citizen_rows(timeline: Timeline, pool: PeriodPool, months: Iterable[Month], rules: Rules) -> tuple[Row, ...]:
-    """:func:`citizen_row` for each of ``months`` (a live projection's per-citizen vector)."""
+    """:func:`citizen_row` for each of ``months`` (a live projection's per-citizen vector),
+    each month's rank and company effort computed once for all the periods that read it."""
     if timeline.enrolled_on is None:
         return tuple(_OUT_ROW for _ in months)
-    return tuple(citizen_row(timeline, pool, m, rules) for m in months)
+    memo: tuple[dict, dict] = ({}, {})
+    return tuple(citizen_row(timeline, pool, m, rules, memo) for m in months)
 
 
 def _enrolled_in(events: list[AnyEvent], pool: str) -> bool:

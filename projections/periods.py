@@ -52,8 +52,13 @@ def month_rank(timeline: Timeline, month: Month, rules: Rules) -> int:
     return NO_CATEGORY
 
 
-def period_status(timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules) -> str:
-    """``out``, ``exempt``, the period category or ``not_positive`` for the period ending in ``month``."""
+def period_status(
+    timeline: Timeline, pool: PeriodPool, month: Month, rules: Rules, ranks: dict[Month, int] | None = None
+) -> str:
+    """``out``, ``exempt``, the period category or ``not_positive`` for the period ending in ``month``.
+
+    ``ranks`` keeps each month's :func:`month_rank` for the next periods of the same citizen
+    (a month is in three periods), when the caller derives several months."""
     if timeline.enrolled_on is None:
         return OUT
     kept = membership(timeline, month)
@@ -61,7 +66,12 @@ def period_status(timeline: Timeline, pool: PeriodPool, month: Month, rules: Rul
         return kept
     rank = NO_CATEGORY
     for m in period_months(pool, month):
-        rank = min(rank, month_rank(timeline, m, rules))
+        found = ranks.get(m) if ranks is not None else None
+        if found is None:
+            found = month_rank(timeline, m, rules)
+            if ranks is not None:
+                ranks[m] = found
+        rank = min(rank, found)
         if rank == _SELF_SUPPORTING:
             break
     return PERIOD_CATEGORIES[rank].name if rank < NO_CATEGORY else NOT_POSITIVE

@@ -13,8 +13,10 @@ functions at each step, so the feed equals ``puljemonitor report --pool bir``:
 
 Why stage 1 re-derives instead of folding: a citizen's rows depend on three months of facts
 and on the whole course history (the indicators), and BIR citizens are a small share of the
-log; a citizen's rows are recomputed only when one of their events arrives, and a citizen
-who never enrolled in the pool costs one type check per event.
+log. A citizen's rows are recomputed only when one of their events arrives, and only from
+the event's month on (a row reads the facts of its period and of the course up to its own
+month's end, never a later fact); a citizen who never enrolled in the pool costs one type
+check per event.
 """
 
 from __future__ import annotations
@@ -25,20 +27,25 @@ from typing import NamedTuple
 
 from projections.period_report import citizen_rows, indicators, period_aggregate
 from projections.timeline import build_timeline
-from schemas.calendar import month_range, parse_month
-from schemas.events import AnyEvent, Enrolled
+from schemas.calendar import Month, month_of_day, month_range, parse_month
+from schemas.events import AnyEvent, Enrolled, Retracted
 from schemas.periods import ROW_INDEX, ROW_OF_LABEL, Indicators, PeriodAggregate
 from schemas.pools import PeriodPool, Rules
 from streams.records import StatusUpdate
 
+_MAY_MOVE_HOME = (Enrolled, Retracted)  # the only events that change the enrolling municipality
 
-class Known(NamedTuple):
+
+class Known:
     """What stage 1 last derived for a citizen, as of ``version`` applied events."""
 
-    version: int
-    enrolled: bool  # some event enrolls the citizen in the pool (possibly retracted since)
-    home: str | None  # the enrolling municipality; None when not enrolled (or retracted)
-    vector: bytes | None
+    __slots__ = ("version", "enrolled", "home", "vector")
+
+    def __init__(self, version: int, enrolled: bool, home: str | None = None, vector: bytes | None = None) -> None:
+        self.version = version
+        self.enrolled = enrolled  # some event enrolls the citizen in the pool (possibly retracted since)
+        self.home = home  # the enrolling municipality; None when not enrolled (or retracted)
+        self.vector = vector
 
 
 class PeriodRows:
@@ -57,11 +64,14 @@ class PeriodRows:
         version = len(events)
         before = self.known.get(citizen)
         if before is None or before.version != version - 1:
-            before = self._derive([e for e in events if e is not event], version - 1)
-        if not before.enrolled and not (type(event) is Enrolled and event.pool == self.pool.name):
-            self.known[citizen] = before._replace(version=version)
+            before = self.known[citizen] = self._derive([e for e in events if e is not event], version - 1)
+        day = event.day()  # 0: no valid time (a retraction), so every month is derived again
+        since = month_of_day(day) if day else 0
+        unchanged = not before.enrolled or (since >= self.months.stop and type(event) not in _MAY_MOVE_HOME)
+        if unchanged and not (type(event) is Enrolled and event.pool == self.pool.name):
+            before.version = version  # never enrolled, or a fact after the pool's last month
             return []
-        after = self.known[citizen] = self._derive(events, version)
+        after = self.known[citizen] = self._derive(events, version, before, since)
         first = self.months.start
         updates = []
         if before.home is not None and before.home != after.home:
@@ -70,16 +80,24 @@ class PeriodRows:
             updates.append(StatusUpdate(citizen, after.home, version, first, after.vector))
         return updates
 
-    def _derive(self, events: Collection[AnyEvent], version: int) -> Known:
+    def _derive(
+        self, events: Collection[AnyEvent], version: int, before: Known | None = None, since: Month = 0
+    ) -> Known:
+        """The citizen's rows from ``events``. With ``before`` (the rows without the one new
+        event, which is dated in month ``since``), the rows of earlier months are kept."""
         name = self.pool.name
         if not any(type(e) is Enrolled and e.pool == name for e in events):
-            return Known(version, False, None, None)
+            return Known(version, False)
         timeline = build_timeline(events, name)
         home = timeline.municipality
         if home is None:  # the enrollment was retracted
-            return Known(version, True, None, None)
-        rows = citizen_rows(timeline, self.pool, self.months, self.rules)
-        return Known(version, True, home, bytes(ROW_INDEX[row] for row in rows))
+            return Known(version, True)
+        kept = 0
+        if before is not None and before.home == home and before.vector is not None:
+            kept = min(max(since - self.months.start, 0), len(self.months))
+        rows = citizen_rows(timeline, self.pool, self.months[kept:], self.rules)
+        vector = bytes(ROW_INDEX[row] for row in rows)
+        return Known(version, True, home, before.vector[:kept] + vector if kept else vector)
 
     def forget(self) -> None:
         self.known.clear()
