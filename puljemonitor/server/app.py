@@ -36,7 +36,7 @@ from puljemonitor.server.figures import VIEWS, Figures, Forbidden, Invalid, NotF
 from puljemonitor.server.hub import Hub
 from puljemonitor.server.openapi import Endpoint, Param, document
 from puljemonitor.server.source import FiguresSource
-from schemas.pools import Pool, Rules
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reference import Participant
 
 log = logging.getLogger("puljemonitor.serve")
@@ -78,7 +78,7 @@ def error(status: int, text: str, headers: dict | None = None) -> Response:
 
 
 # -- parameters --------------------------------------------------------------------------
-P_POOL = Param("pool", "path", "Pool name: afklaringspuljen", enum=None)
+P_POOL = Param("pool", "path", "Pool name: afklaringspuljen, or bir (measured over periods, spec §7)", enum=None)
 P_MONTH = Param("month", "path", "Report month, YYYY-MM, within the pool's months", pattern=r"^\d{4}-\d{2}$")
 P_CODE = Param("code", "path", "Three-digit municipality code", pattern=r"^\d{3}$")
 P_PARTICIPANT = Param(
@@ -144,7 +144,7 @@ class Server:
     async def answer(self, fn, *args) -> Response:
         """``fn(*args)`` as JSON, encoded once per source version and arguments (the role among
         them): a repeated question is answered from the event loop without a thread."""
-        key = ("json", fn.__name__, *(a.name if isinstance(a, Pool | Participant) else a for a in args))
+        key = ("json", fn.__name__, *(a.name if isinstance(a, Pool | PeriodPool | Participant) else a for a in args))
         body = self.figures.peek(key)
         if body is None:
             body = await self.run(self.figures.cached, key, lambda: msgspec.json.encode(fn(*args)))
@@ -246,7 +246,7 @@ class Server:
         pool = f.pool(q.get("pool", "afklaringspuljen"))
         month = f.month(pool, q.get("month", self.default_month))
         view = _view(request)
-        participant = f.participant(pool, q["participant"]) if q.get("participant") else None
+        participant = f.dashboard_participant(pool, q["participant"]) if q.get("participant") else None
         exact = q.get("unsuppressed") == "1" and not page  # the first page is public; the script asks with a token
         if exact and role.anonymous:
             raise Problem(401, "own figures without suppression need a municipality or star token")
@@ -259,7 +259,8 @@ class Server:
         self.need_ready()
         pool, month, view, participant, _ = self._selection(request, ANONYMOUS, page=True)
         page = await self.run(self.figures.page, pool, month, view, participant, False)
-        shell = dashboard.shell(page, pool, month, view, participant, self.source.version)
+        choices = await self.run(self.figures.participants, pool, month, view)
+        shell = dashboard.shell(page, pool, month, view, participant, choices, self.source.version)
         return HTMLResponse(shell, headers=dashboard.HEADERS)
 
     async def dashboard_report(self, request: Request) -> Response:
