@@ -31,6 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from puljemonitor.server import dashboard, shapes
+from puljemonitor.server import period_shapes as ps
 from puljemonitor.server.access import ANONYMOUS, InvalidToken, Role, Tokens
 from puljemonitor.server.figures import VIEWS, Figures, Forbidden, Invalid, NotFound
 from puljemonitor.server.hub import Hub
@@ -276,22 +277,28 @@ def _endpoints() -> list[Endpoint]:
     return [
         Endpoint(f"{API}/pools", "pools", "Configured pools, their months and participants", list[shapes.PoolInfo]),
         Endpoint(f"{API}/pools/{{pool}}/reports/{{month}}", "report",
-                 "The report of a month (spec §6), disclosed for the caller", shapes.ShownReport, pool_month),
+                 "The report of a month (spec §6; BIR: spec §7, the period ending in the month), disclosed for "
+                 "the caller", (shapes.ShownReport, ps.ShownPeriodReport), pool_month),
         Endpoint(f"{API}/pools/{{pool}}/reports/{{month}}/municipalities/{{code}}", "municipality",
-                 "A municipality's aggregate in a month", shapes.MunicipalityFigures, (*pool_month, P_CODE)),
+                 "A municipality's aggregate in a month (BIR: period aggregate and course indicators)",
+                 (shapes.MunicipalityFigures, ps.PeriodMunicipalityFigures), (*pool_month, P_CODE)),
         Endpoint(f"{API}/pools/{{pool}}/reports/{{month}}/participants/{{participant}}", "participant",
-                 "A participant's aggregate, verdict and best month", shapes.ShownParticipant, (*pool_month, P_PARTICIPANT)),
+                 "A participant's aggregate, verdict and best month (BIR: 404, its participants are its "
+                 "municipalities)", shapes.ShownParticipant, (*pool_month, P_PARTICIPANT)),
         Endpoint(f"{API}/pools/{{pool}}/participants/{{participant}}/series", "series",
-                 "A participant's aggregate month by month up to a month", shapes.Series,
+                 "A participant's aggregate month by month up to a month (BIR: 404)", shapes.Series,
                  (P_POOL, P_PARTICIPANT, Q_UNTIL, Q_VIEW, Q_FRIKORT)),
         Endpoint(f"{API}/pools/{{pool}}/municipalities/{{code}}/citizens", "citizens",
-                 "The municipality's citizens: statuses per month and the events that decided them (audit)",
-                 shapes.Citizens, (P_POOL, P_CODE, Q_MONTH, Q_FRIKORT), token="required"),
+                 "The municipality's citizens: statuses per month (BIR: period category, duration band, without "
+                 "company) and the events that decided them (audit)",
+                 (shapes.Citizens, ps.PeriodCitizens), (P_POOL, P_CODE, Q_MONTH, Q_FRIKORT), token="required"),
         Endpoint(f"{API}/pools/{{pool}}/municipalities/{{code}}/citizens/{{pseudonym}}", "citizen",
                  "One citizen of the municipality (another municipality's answers as one that does not exist)",
-                 shapes.CitizenDetail, (P_POOL, P_CODE, P_PSEUDONYM, Q_MONTH, Q_FRIKORT), token="required"),
+                 (shapes.CitizenDetail, ps.PeriodCitizenDetail), (P_POOL, P_CODE, P_PSEUDONYM, Q_MONTH, Q_FRIKORT),
+                 token="required"),
         Endpoint(f"{API}/changes", "changes",
-                 "Server-Sent Events: every change of a figure (now view), disclosed for the caller; "
+                 "Server-Sent Events: every change of a figure (now view), disclosed for the caller (BIR: "
+                 "`aggregate` and `indicators`; a citizen's `rows` instead of `statuses`); "
                  "event ids resume with Last-Event-ID; a `reset` event when they cannot", None,
                  media="text/event-stream"),
         Endpoint("/healthz", "healthz", "Alive: version, subscribers, input accounting", shapes.Health),
