@@ -13,6 +13,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -29,7 +30,8 @@ from schemas import pools
 from schemas.calendar import parse_month
 from schemas.pools import Rules
 from tests.builders import History, demo_log
-from tests.puljemonitor.serve_world import DRAGOER, A, B, bir_world, write_log
+from tests.puljemonitor.serve_world import DRAGOER, A, B, bir_world, running_server, write_log
+from tests.puljemonitor.test_serve_live import Subscriber
 
 BP = "/api/v1/pools/bir"
 C = f"{BP}/municipalities"
@@ -332,3 +334,26 @@ def test_the_bir_tallies_cover_the_overview_periods_before_the_pools_first_month
     assert result.exit_code == 0, result.output
     served_page = client.get("/dashboard/report?pool=bir&month=2020-12").text
     assert served_page == log.with_suffix(".html").read_text(encoding="utf-8")
+
+
+def test_over_http_a_bir_change_reaches_its_municipalitys_subscriber_and_no_other_sees_the_citizen(tmp_path):
+    log = write_log(tmp_path / "log.jsonl")
+    tokens = tmp_path / "tokens.txt"
+    a = {"Authorization": f"Bearer {add_token(tokens, Role(codes=frozenset({A})))[1]}"}
+    b = {"Authorization": f"Bearer {add_token(tokens, Role(codes=frozenset({B})))[1]}"}
+    with running_server(log, "--follow", tokens=tokens) as (base, _proc):
+        sub_a, sub_b = Subscriber(f"{base}/api/v1/changes", a), Subscriber(f"{base}/api/v1/changes", b)
+        for sub in (sub_a, sub_b):
+            sub.next_of("hello")
+        with open(log, "ab") as f:
+            f.write(_appended_internship("bir-101-1") + b"\n")
+        got = json.loads(sub_a.next_of("figures", timeout=2.0)["data"])
+        april = next(f for f in got["figures"] if (f["pool"], f["key"], f["month"]) == ("bir", A, "2021-04"))
+        assert april["aggregate"]["categories"]["company"] == 5 and april["indicators"]["suppressed"] == []
+        assert [(c["pool"], c["pseudonym"]) for c in got["citizens"]] == [("bir", "bir-101-1")]
+        other = sub_b.next_of("figures", timeout=2.0)["data"]
+        assert json.loads(other)["citizens"] == [] and "bir-101" not in other
+        after = httpx.get(f"{base}{BP}/reports/2021-04/municipalities/{A}", headers=a, timeout=10).json()
+        assert after["aggregate"]["categories"]["company"] == 5
+        for sub in (sub_a, sub_b):
+            sub.close()
