@@ -36,7 +36,8 @@ from puljemonitor.server.access import ANONYMOUS, InvalidToken, Role, Tokens
 from puljemonitor.server.figures import VIEWS, Figures, Forbidden, Invalid, NotFound
 from puljemonitor.server.hub import Hub
 from puljemonitor.server.openapi import Endpoint, Param, document
-from puljemonitor.server.source import FiguresSource
+from puljemonitor.server.source import FiguresSource, pool_months
+from schemas.calendar import parse_month
 from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reference import Participant
 
@@ -245,7 +246,7 @@ class Server:
         f = self.figures
         q = request.query_params
         pool = f.pool(q.get("pool", "afklaringspuljen"))
-        month = f.month(pool, q.get("month", self.default_month))
+        month = f.month(pool, q["month"]) if "month" in q else self._default_month(pool)
         view = _view(request)
         participant = f.dashboard_participant(pool, q["participant"]) if q.get("participant") else None
         exact = q.get("unsuppressed") == "1" and not page  # the first page is public; the script asks with a token
@@ -254,6 +255,16 @@ class Server:
         if exact and (participant is None or not role.owns_all(participant.codes)):
             raise Forbidden("own figures without suppression need a token of every code of the chosen participant")
         return pool, month, view, participant, exact
+
+    def _default_month(self, pool: Pool | PeriodPool) -> int:
+        """``--month``, or the nearest month of ``pool`` when it has no such month (choosing BIR
+        on a dashboard opened on a first-pool month after BIR's last must still show BIR)."""
+        try:
+            month = parse_month(self.default_month)
+        except ValueError as error:
+            raise Invalid(f"--month: {error}") from None
+        months = pool_months(pool)
+        return min(max(month, months[0]), months[-1])
 
     async def home(self, request: Request) -> Response:
         self.role(request)

@@ -2,7 +2,8 @@
 functions: :func:`~projections.reports.build_report` (through :class:`~puljemonitor.replay.Reports`),
 :func:`~projections.audit.audit`, :func:`~projections.disclosure.disclose` and the HTML report of
 :mod:`puljemonitor.html`. Nothing here computes a figure a second way; it chooses, per caller,
-which of the computed cells to hide (spec §9), and caches answers per source version.
+which of the computed cells to hide (spec §9), and caches answers per source version. BIR's
+answers (spec §7) are in :mod:`.period_figures`, which this module's methods call for it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from projections.disclosure import disclose, undisclosed
 from projections.months import statuses
 from projections.reports import history_months, monthly_aggregates, participant_result, published_cutoff
 from projections.timeline import build_timeline, order_key
-from puljemonitor.html import render_html
+from puljemonitor.html import render_html, render_period_html
 from puljemonitor.replay import Reports
 from puljemonitor.server import period_figures, shapes
 from puljemonitor.server.access import Role
@@ -307,9 +308,18 @@ class Figures:
         self, pool: Pool | PeriodPool, month: Month, view: str, participant: Participant | None, exact: bool
     ) -> str:
         """The HTML report (issue 9) of this selection; ``exact`` only when the caller owns the participant."""
-        if isinstance(pool, PeriodPool):
-            return period_figures.page(self, pool, month, view, participant, exact)
         as_of = self.as_of(pool, month, view)
+        if isinstance(pool, PeriodPool):  # BIR's page (seed 001); its participant is one municipality
+            code = participant.codes[0] if participant else None
+
+            def render_period() -> str:
+                report, tallies = period_figures.report_and_tallies(self, pool, month, Rules(), as_of)
+                if code is not None and code not in report.municipalities:
+                    raise NotFound(f"{code} has no citizens in {pool.label} in {format_month(month)}")
+                with render_lock:
+                    return render_period_html(report, tallies, pool, participant=code, unsuppressed=exact)
+
+            return self.cached(("page", pool.name, month, view, code, exact), render_period)
 
         def render() -> str:
             report, tallies = self._report(pool, month, Rules(), as_of)

@@ -2,11 +2,11 @@
 own functions: the report by :meth:`~puljemonitor.replay.Reports.period_report_and_tallies`
 (:func:`~projections.period_report.build_period_report`), a citizen's rows by
 :func:`~projections.period_report.citizen_rows`, the deciding events by
-:func:`~projections.audit.audit`, the page by :func:`~puljemonitor.html.render_period_html`
-and the suppression by :func:`~projections.period_disclosure.disclose_period`. Nothing here
+:func:`~projections.audit.audit`, and the suppression by :func:`~projections.period_disclosure.disclose_period`. Nothing here
 computes a figure; it chooses per caller which cells to hide, as :mod:`.figures` does for
 the first pool, whose cache, lookups and access checks it shares (:class:`.figures.Figures`
-calls in here for a :class:`~schemas.pools.PeriodPool`).
+calls in here for a :class:`~schemas.pools.PeriodPool`, and draws BIR's page itself with
+:func:`~puljemonitor.html.render_period_html`).
 
 BIR has no participants beyond its municipalities (every enrolling municipality is in the
 project, spec §7), so the participant endpoints answer 404 for it and the dashboard's
@@ -16,30 +16,42 @@ project, spec §7), so the participant endpoints answer 404 for it and the dashb
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Hashable
+from typing import Protocol
 
 import msgspec
 
+from projections.aggregates import Tallies
 from projections.audit import audit
 from projections.period_disclosure import disclose_period, undisclosed_period
 from projections.period_report import citizen_rows, indicators, period_aggregate
 from projections.periods import period_months
 from projections.reports import history_months, published_cutoff
 from projections.timeline import build_timeline, order_key
-from puljemonitor.html import render_period_html
-from puljemonitor.server import figures as answers  # only used at call time: it imports this module
+from puljemonitor.replay import Reports
 from puljemonitor.server import period_shapes as ps
 from puljemonitor.server import shapes
 from puljemonitor.server.access import Role
+from puljemonitor.server.source import FiguresSource
 from schemas import pools
 from schemas.calendar import Month, format_month
 from schemas.periods import Indicators, PeriodAggregate, PeriodReport, PeriodSpan
 from schemas.pools import PeriodPool, Rules
 from schemas.reference import Participant
 
-if TYPE_CHECKING:
-    from projections.aggregates import Tallies
-    from puljemonitor.server.figures import Figures
+
+class Figures(Protocol):
+    """What these answers use of :class:`.figures.Figures` (which calls in here: a protocol,
+    not an import, so the two modules do not import each other)."""
+
+    source: FiguresSource
+    reports: Reports
+    min_cell: int
+
+    def cached(self, key: Hashable, compute: Callable[[], object]) -> object: ...
+    def municipality(self, code: str) -> str: ...
+    def as_of(self, pool: PeriodPool, month: Month, view: str) -> dt.datetime | None: ...
+
 
 NO_PARTICIPANTS = (
     "BIR has no participants apart from its municipalities: every enrolling municipality is in the project "
@@ -156,21 +168,6 @@ def municipalities(f: Figures, pool: PeriodPool, month: Month, view: str) -> lis
     as a one-code participant (so the page's access check is the first pool's)."""
     report, _ = report_and_tallies(f, pool, month, Rules(), f.as_of(pool, month, view))
     return [Participant(name=f.municipality(code), codes=(code,)) for code in report.municipalities]
-
-
-def page(f: Figures, pool: PeriodPool, month: Month, view: str, participant: Participant | None, exact: bool) -> str:
-    """BIR's HTML report (seed 001) of this selection; ``participant`` is one municipality."""
-    as_of = f.as_of(pool, month, view)
-    code = participant.codes[0] if participant else None
-
-    def render() -> str:
-        report, tallies = report_and_tallies(f, pool, month, Rules(), as_of)
-        if code is not None and code not in report.municipalities:
-            raise answers.NotFound(f"{code} has no citizens in {pool.label} in {format_month(month)}")
-        with answers.render_lock:
-            return render_period_html(report, tallies, pool, participant=code, unsuppressed=exact)
-
-    return f.cached(("page", pool.name, month, view, code, exact), render)
 
 
 def changed_figures(f: Figures, pool: PeriodPool, keys) -> list[tuple]:

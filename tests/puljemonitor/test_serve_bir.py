@@ -357,3 +357,15 @@ def test_over_http_a_bir_change_reaches_its_municipalitys_subscriber_and_no_othe
         assert after["aggregate"]["categories"]["company"] == 5
         for sub in (sub_a, sub_b):
             sub.close()
+
+
+def test_choosing_bir_on_a_dashboard_whose_month_is_after_birs_last_shows_birs_last_month(tmp_path):
+    source = LogSource(write_log(tmp_path / "log.jsonl"))
+    source.load()
+    app = create_app(source, Tokens(tmp_path / "tokens.txt"), default_month="2023-06", load=False)
+    with TestClient(app) as client:
+        page = client.get("/?pool=bir")
+        assert page.status_code == 200 and '<option value="2022-12" selected>' in page.text
+        first = client.get("/")  # the first pool has 2023-06
+        assert first.status_code == 200 and '<option value="2023-06" selected>' in first.text
+        assert client.get("/?pool=bir&month=2023-06").status_code == 404  # a month asked for is not moved
