@@ -37,7 +37,7 @@ from puljemonitor.server.figures import VIEWS, Figures, Forbidden, Invalid, NotF
 from puljemonitor.server.hub import Hub
 from puljemonitor.server.openapi import Endpoint, Param, document
 from puljemonitor.server.source import FiguresSource, pool_months
-from schemas.calendar import parse_month
+from schemas.calendar import Month, parse_month
 from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reference import Participant
 
@@ -256,7 +256,7 @@ class Server:
             raise Forbidden("own figures without suppression need a token of every code of the chosen participant")
         return pool, month, view, participant, exact
 
-    def _default_month(self, pool: Pool | PeriodPool) -> int:
+    def _default_month(self, pool: Pool | PeriodPool) -> Month:
         """``--month``, or the nearest month of ``pool`` when it has no such month (choosing BIR
         on a dashboard opened on a first-pool month after BIR's last must still show BIR)."""
         try:

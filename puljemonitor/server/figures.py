@@ -35,7 +35,7 @@ from schemas.reports import Aggregate, InputCounts, Report
 VIEWS = ("now", "published")
 CACHED_ANSWERS = 512
 CACHED_BYTES = 128 << 20  # encoded answers and pages: a bound in bytes too (a citizens list is ~1.4 MB)
-render_lock = threading.Lock()  # matplotlib's pyplot keeps global state: one page at a time
+_render_lock = threading.Lock()  # matplotlib's pyplot keeps global state: one page at a time
 
 
 class NotFound(Exception):
@@ -316,14 +316,14 @@ class Figures:
                 report, tallies = period_figures.report_and_tallies(self, pool, month, Rules(), as_of)
                 if code is not None and code not in report.municipalities:
                     raise NotFound(f"{code} has no citizens in {pool.label} in {format_month(month)}")
-                with render_lock:
+                with _render_lock:
                     return render_period_html(report, tallies, pool, participant=code, unsuppressed=exact)
 
             return self.cached(("page", pool.name, month, view, code, exact), render_period)
 
         def render() -> str:
             report, tallies = self._report(pool, month, Rules(), as_of)
-            with render_lock:
+            with _render_lock:
                 return render_html(report, tallies, pool, participant=participant.name if participant else None,
                                    unsuppressed=exact)  # fmt: skip
 
