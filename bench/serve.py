@@ -6,7 +6,7 @@
 Starts ``serve --follow`` on a copy of out/demo-seed1.jsonl.gz (generated into bench-data/ when
 missing) and prints, per endpoint, p50/p99 latency and requests per second at N concurrent
 clients: a month's report without a token (public, suppressed) and a municipality's citizens
-with its token. Then opens M change-stream subscribers, appends one line to the log (a gzip
+with its token, in the first pool and in BIR. Then opens M change-stream subscribers, appends one line to the log (a gzip
 member), and prints the time from the append to the last subscriber notified. Client and
 server share this machine's cores, so the figures include the client's own cost. Bounded:
 every phase has a timeout.
@@ -34,6 +34,8 @@ from tests.puljemonitor.serve_world import free_port  # noqa: E402
 
 REPORT = "/api/v1/pools/afklaringspuljen/reports/2021-09"
 CITIZENS = "/api/v1/pools/afklaringspuljen/municipalities/101/citizens?month=2021-09"
+BIR_REPORT = "/api/v1/pools/bir/reports/2021-04"
+BIR_CITIZENS = "/api/v1/pools/bir/municipalities/101/citizens?month=2021-04"
 
 
 def demo_log(work: Path) -> Path:
@@ -139,7 +141,12 @@ def main() -> None:
             time.sleep(0.1)
         print(f"ready after {time.perf_counter() - started:.1f} s (replay of {log.name})")
         auth = {"Authorization": f"Bearer {token}"}
-        for name, path, headers in (("report 2021-09, public", REPORT, {}), ("citizens of 101, token", CITIZENS, auth)):
+        for name, path, headers in (
+            ("report 2021-09, public", REPORT, {}),
+            ("citizens of 101, token", CITIZENS, auth),
+            ("BIR report 2021-04, public", BIR_REPORT, {}),
+            ("BIR citizens of 101 2021-04, token", BIR_CITIZENS, auth),
+        ):
             first = time.perf_counter()
             httpx.get(base + path, headers=headers, timeout=120).raise_for_status()
             cold = time.perf_counter() - first

@@ -31,12 +31,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from puljemonitor.server import dashboard, shapes
+from puljemonitor.server import period_shapes as ps
 from puljemonitor.server.access import ANONYMOUS, InvalidToken, Role, Tokens
 from puljemonitor.server.figures import VIEWS, Figures, Forbidden, Invalid, NotFound
 from puljemonitor.server.hub import Hub
 from puljemonitor.server.openapi import Endpoint, Param, document
-from puljemonitor.server.source import FiguresSource
-from schemas.pools import Pool, Rules
+from puljemonitor.server.source import FiguresSource, pool_months
+from schemas.calendar import Month, parse_month
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reference import Participant
 
 log = logging.getLogger("puljemonitor.serve")
@@ -78,7 +80,7 @@ def error(status: int, text: str, headers: dict | None = None) -> Response:
 
 
 # -- parameters --------------------------------------------------------------------------
-P_POOL = Param("pool", "path", "Pool name: afklaringspuljen", enum=None)
+P_POOL = Param("pool", "path", "Pool name: afklaringspuljen, or bir (measured over periods, spec §7)", enum=None)
 P_MONTH = Param("month", "path", "Report month, YYYY-MM, within the pool's months", pattern=r"^\d{4}-\d{2}$")
 P_CODE = Param("code", "path", "Three-digit municipality code", pattern=r"^\d{3}$")
 P_PARTICIPANT = Param(
@@ -144,7 +146,7 @@ class Server:
     async def answer(self, fn, *args) -> Response:
         """``fn(*args)`` as JSON, encoded once per source version and arguments (the role among
         them): a repeated question is answered from the event loop without a thread."""
-        key = ("json", fn.__name__, *(a.name if isinstance(a, Pool | Participant) else a for a in args))
+        key = ("json", fn.__name__, *(a.name if isinstance(a, Pool | PeriodPool | Participant) else a for a in args))
         body = self.figures.peek(key)
         if body is None:
             body = await self.run(self.figures.cached, key, lambda: msgspec.json.encode(fn(*args)))
@@ -244,9 +246,9 @@ class Server:
         f = self.figures
         q = request.query_params
         pool = f.pool(q.get("pool", "afklaringspuljen"))
-        month = f.month(pool, q.get("month", self.default_month))
+        month = f.month(pool, q["month"]) if "month" in q else self._default_month(pool)
         view = _view(request)
-        participant = f.participant(pool, q["participant"]) if q.get("participant") else None
+        participant = f.dashboard_participant(pool, q["participant"]) if q.get("participant") else None
         exact = q.get("unsuppressed") == "1" and not page  # the first page is public; the script asks with a token
         if exact and role.anonymous:
             raise Problem(401, "own figures without suppression need a municipality or star token")
@@ -254,12 +256,23 @@ class Server:
             raise Forbidden("own figures without suppression need a token of every code of the chosen participant")
         return pool, month, view, participant, exact
 
+    def _default_month(self, pool: Pool | PeriodPool) -> Month:
+        """``--month``, or the nearest month of ``pool`` when it has no such month (choosing BIR
+        on a dashboard opened on a first-pool month after BIR's last must still show BIR)."""
+        try:
+            month = parse_month(self.default_month)
+        except ValueError as error:
+            raise Invalid(f"--month: {error}") from None
+        months = pool_months(pool)
+        return min(max(month, months[0]), months[-1])
+
     async def home(self, request: Request) -> Response:
         self.role(request)
         self.need_ready()
         pool, month, view, participant, _ = self._selection(request, ANONYMOUS, page=True)
         page = await self.run(self.figures.page, pool, month, view, participant, False)
-        shell = dashboard.shell(page, pool, month, view, participant, self.source.version)
+        choices = await self.run(self.figures.participants, pool, month, view)
+        shell = dashboard.shell(page, pool, month, view, participant, choices, self.source.version)
         return HTMLResponse(shell, headers=dashboard.HEADERS)
 
     async def dashboard_report(self, request: Request) -> Response:
@@ -275,22 +288,28 @@ def _endpoints() -> list[Endpoint]:
     return [
         Endpoint(f"{API}/pools", "pools", "Configured pools, their months and participants", list[shapes.PoolInfo]),
         Endpoint(f"{API}/pools/{{pool}}/reports/{{month}}", "report",
-                 "The report of a month (spec §6), disclosed for the caller", shapes.ShownReport, pool_month),
+                 "The report of a month (spec §6; BIR: spec §7, the period ending in the month), disclosed for "
+                 "the caller", (shapes.ShownReport, ps.ShownPeriodReport), pool_month),
         Endpoint(f"{API}/pools/{{pool}}/reports/{{month}}/municipalities/{{code}}", "municipality",
-                 "A municipality's aggregate in a month", shapes.MunicipalityFigures, (*pool_month, P_CODE)),
+                 "A municipality's aggregate in a month (BIR: period aggregate and course indicators)",
+                 (shapes.MunicipalityFigures, ps.PeriodMunicipalityFigures), (*pool_month, P_CODE)),
         Endpoint(f"{API}/pools/{{pool}}/reports/{{month}}/participants/{{participant}}", "participant",
-                 "A participant's aggregate, verdict and best month", shapes.ShownParticipant, (*pool_month, P_PARTICIPANT)),
+                 "A participant's aggregate, verdict and best month (BIR: 404, its participants are its "
+                 "municipalities)", shapes.ShownParticipant, (*pool_month, P_PARTICIPANT)),
         Endpoint(f"{API}/pools/{{pool}}/participants/{{participant}}/series", "series",
-                 "A participant's aggregate month by month up to a month", shapes.Series,
+                 "A participant's aggregate month by month up to a month (BIR: 404)", shapes.Series,
                  (P_POOL, P_PARTICIPANT, Q_UNTIL, Q_VIEW, Q_FRIKORT)),
         Endpoint(f"{API}/pools/{{pool}}/municipalities/{{code}}/citizens", "citizens",
-                 "The municipality's citizens: statuses per month and the events that decided them (audit)",
-                 shapes.Citizens, (P_POOL, P_CODE, Q_MONTH, Q_FRIKORT), token="required"),
+                 "The municipality's citizens: statuses per month (BIR: period category, duration band, without "
+                 "company) and the events that decided them (audit)",
+                 (shapes.Citizens, ps.PeriodCitizens), (P_POOL, P_CODE, Q_MONTH, Q_FRIKORT), token="required"),
         Endpoint(f"{API}/pools/{{pool}}/municipalities/{{code}}/citizens/{{pseudonym}}", "citizen",
                  "One citizen of the municipality (another municipality's answers as one that does not exist)",
-                 shapes.CitizenDetail, (P_POOL, P_CODE, P_PSEUDONYM, Q_MONTH, Q_FRIKORT), token="required"),
+                 (shapes.CitizenDetail, ps.PeriodCitizenDetail), (P_POOL, P_CODE, P_PSEUDONYM, Q_MONTH, Q_FRIKORT),
+                 token="required"),
         Endpoint(f"{API}/changes", "changes",
-                 "Server-Sent Events: every change of a figure (now view), disclosed for the caller; "
+                 "Server-Sent Events: every change of a figure (now view), disclosed for the caller (BIR: "
+                 "`aggregate` and `indicators`; a citizen's `rows` instead of `statuses`); "
                  "event ids resume with Last-Event-ID; a `reset` event when they cannot", None,
                  media="text/event-stream"),
         Endpoint("/healthz", "healthz", "Alive: version, subscribers, input accounting", shapes.Health),

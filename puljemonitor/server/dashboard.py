@@ -1,6 +1,8 @@
 """The dashboard for people (``GET /``): the HTML report of issue 9 with a bar of choices (pool,
 month, participant, published vs now, a token for a job centre's own figures) and a script
 that re-fetches the report when the change stream says a figure changed, without reloading.
+For BIR the page is its own report (seed 001) and the participants are its municipalities;
+choosing another pool loads the page anew, since the bar's months and participants differ.
 
 Why the page is the report with a bar spliced in rather than a second template: the report
 is one self-contained page (its own styles, inline SVG); the dashboard must show exactly it.
@@ -14,7 +16,7 @@ import html
 from puljemonitor import danish
 from puljemonitor.server.figures import served_pools
 from schemas.calendar import Month, format_month
-from schemas.pools import Pool
+from schemas.pools import PeriodPool, Pool
 from schemas.reference import Participant
 
 from .source import pool_months
@@ -42,9 +44,17 @@ def _options(pairs, selected: str) -> str:
     )
 
 
-def controls(pool: Pool, month: Month, view: str, participant: Participant | None, version: int) -> str:
+def controls(
+    pool: Pool | PeriodPool,
+    month: Month,
+    view: str,
+    participant: Participant | None,
+    choices: list[Participant],
+    version: int,
+) -> str:
+    """The bar: ``choices`` are the pool's participants (BIR: its municipalities in the month)."""
     months = [(format_month(m), danish.month(format_month(m))) for m in pool_months(pool)]
-    participants = [("", "Alle projektkommuner")] + [(p.codes[0], p.name) for p in pool.participants]
+    participants = [("", "Alle projektkommuner")] + [(p.codes[0], p.name) for p in choices]
     views = [("now", "Nu (alle data)"), ("published", "Som offentliggjort")]
     return f"""<form id="controls" data-version="{version}" autocomplete="off">
   <label>Pulje <select name="pool">{_options([(p.name, p.label) for p in served_pools().values()], pool.name)}</select></label>
@@ -57,14 +67,22 @@ def controls(pool: Pool, month: Month, view: str, participant: Participant | Non
 </form>"""
 
 
-def shell(page: str, pool: Pool, month: Month, view: str, participant: Participant | None, version: int) -> str:
+def shell(
+    page: str,
+    pool: Pool | PeriodPool,
+    month: Month,
+    view: str,
+    participant: Participant | None,
+    choices: list[Participant],
+    version: int,
+) -> str:
     """The report ``page`` with the bar of choices and the live script spliced in."""
     head, body = page.split("</head>", 1)
     before, after = body.split("<body>", 1)
     after, tail = after.rsplit("</body>", 1)
     script = '<link rel="icon" href="data:,"><script src="/static/dashboard.js" defer></script>'
     return (
-        f"{head}{STYLE}{script}</head>{before}<body>{controls(pool, month, view, participant, version)}"
+        f"{head}{STYLE}{script}</head>{before}<body>{controls(pool, month, view, participant, choices, version)}"
         f'<main id="report">{after}</main></body>{tail}'
     )
 

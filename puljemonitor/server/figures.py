@@ -2,7 +2,8 @@
 functions: :func:`~projections.reports.build_report` (through :class:`~puljemonitor.replay.Reports`),
 :func:`~projections.audit.audit`, :func:`~projections.disclosure.disclose` and the HTML report of
 :mod:`puljemonitor.html`. Nothing here computes a figure a second way; it chooses, per caller,
-which of the computed cells to hide (spec §9), and caches answers per source version.
+which of the computed cells to hide (spec §9), and caches answers per source version. BIR's
+answers (spec §7) are in :mod:`.period_figures`, which this module's methods call for it.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from projections.disclosure import disclose, undisclosed
 from projections.months import statuses
 from projections.reports import history_months, monthly_aggregates, participant_result, published_cutoff
 from projections.timeline import build_timeline, order_key
-from puljemonitor.html import render_html
+from puljemonitor.html import render_html, render_period_html
 from puljemonitor.replay import Reports
-from puljemonitor.server import shapes
+from puljemonitor.server import period_figures, shapes
 from puljemonitor.server.access import Role
 from puljemonitor.server.source import Change, FiguresSource, pool_months
 from schemas import pools, reference
 from schemas.calendar import Month, format_month, parse_month
-from schemas.pools import Pool, Rules
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reference import Participant
 from schemas.reports import Aggregate, InputCounts, Report
 
@@ -81,13 +82,13 @@ class Figures:
         self._names = reference.municipalities()
 
     # -- lookups (404 for anything unknown) ----------------------------------------------
-    def pool(self, name: str) -> Pool:
+    def pool(self, name: str) -> Pool | PeriodPool:
         found = served_pools().get(name)
         if found is None:
             raise NotFound(f"unknown pool {name!r}; configured: {', '.join(served_pools())}")
         return found
 
-    def month(self, pool: Pool, text: str) -> Month:
+    def month(self, pool: Pool | PeriodPool, text: str) -> Month:
         try:
             month = parse_month(text)
         except ValueError as error:
@@ -96,7 +97,9 @@ class Figures:
             raise NotFound(f"{text} is not a month of {pool.label} ({pool.first_month} .. {pool.last_month})")
         return month
 
-    def participant(self, pool: Pool, name_or_code: str) -> Participant:
+    def participant(self, pool: Pool | PeriodPool, name_or_code: str) -> Participant:
+        if isinstance(pool, PeriodPool):
+            raise NotFound(period_figures.NO_PARTICIPANTS)
         for p in pool.participants:
             if name_or_code.casefold() == p.name.casefold() or name_or_code in p.codes:
                 return p
@@ -108,7 +111,7 @@ class Figures:
             raise NotFound(f"unknown municipality code {code!r}")
         return name
 
-    def as_of(self, pool: Pool, month: Month, view: str) -> dt.datetime | None:
+    def as_of(self, pool: Pool | PeriodPool, month: Month, view: str) -> dt.datetime | None:
         if view not in VIEWS:
             raise Invalid(f"view must be one of {', '.join(VIEWS)}")
         return published_cutoff(pool, month) if view == "published" else None
@@ -157,6 +160,12 @@ class Figures:
     def _shown(self, agg: Aggregate, exact: bool) -> shapes.ShownAggregate:
         return shapes.shown(undisclosed(agg) if exact else disclose(agg, self.min_cell))
 
+    def _shown_figure(self, pool_name: str, value, exact: bool) -> dict:
+        """A changed figure as a subscriber sees it: its aggregate (BIR: and indicators)."""
+        if isinstance(value, tuple):
+            return period_figures.shown_figure(self, pool_name, value, exact)
+        return {"aggregate": msgspec.to_builtins(self._shown(value, exact))}
+
     def _participant(self, tallies: Tallies, pool: Pool, p: Participant, month: Month, role: Role):
         result = participant_result(tallies, p, pool, month)
         exact = role.owns_all(p.codes)
@@ -178,11 +187,14 @@ class Figures:
     def pools_info(self) -> list[shapes.PoolInfo]:
         return [
             shapes.PoolInfo(name=p.name, label=p.label, first_month=p.first_month, last_month=p.last_month,
-                            participants={x.name: list(x.codes) for x in p.participants})
+                            participants={x.name: list(x.codes) for x in getattr(p, "participants", ())},
+                            period_months=p.period_months if isinstance(p, PeriodPool) else None)
             for p in served_pools().values()
         ]  # fmt: skip
 
-    def report(self, pool: Pool, month: Month, view: str, rules: Rules, role: Role) -> shapes.ShownReport:
+    def report(self, pool: Pool | PeriodPool, month: Month, view: str, rules: Rules, role: Role):
+        if isinstance(pool, PeriodPool):
+            return period_figures.report(self, pool, month, view, rules, role)
         as_of = self.as_of(pool, month, view)
         report, tallies = self._report(pool, month, rules, as_of)
         return shapes.ShownReport(
@@ -201,8 +213,10 @@ class Figures:
         )
 
     def municipality_figures(
-        self, pool: Pool, month: Month, code: str, view: str, rules: Rules, role: Role
-    ) -> shapes.MunicipalityFigures:
+        self, pool: Pool | PeriodPool, month: Month, code: str, view: str, rules: Rules, role: Role
+    ):
+        if isinstance(pool, PeriodPool):
+            return period_figures.municipality_figures(self, pool, month, code, view, rules, role)
         name = self.municipality(code)
         as_of = self.as_of(pool, month, view)
         _, tallies = self._report(pool, month, rules, as_of)
@@ -237,7 +251,7 @@ class Figures:
             months={m: self._shown(a, exact) for m, a in monthly.items()},
         )
 
-    def citizens(self, pool: Pool, code: str, month: Month, rules: Rules, role: Role) -> shapes.Citizens:
+    def citizens(self, pool: Pool | PeriodPool, code: str, month: Month, rules: Rules, role: Role):
         """The municipality's citizens: 401/403 decided by the caller, never by who exists."""
         self.municipality(code)
         if not role.owns(code):
@@ -245,9 +259,7 @@ class Figures:
         return self.cached(("citizens", pool.name, code, month, rules),
                            lambda: self._citizens(pool, code, month, rules, self.source.citizens(pool, code)))  # fmt: skip
 
-    def citizen(
-        self, pool: Pool, code: str, pseudonym: str, month: Month, rules: Rules, role: Role
-    ) -> shapes.CitizenDetail:
+    def citizen(self, pool: Pool | PeriodPool, code: str, pseudonym: str, month: Month, rules: Rules, role: Role):
         """One citizen of the municipality; another municipality's answers as one that does not exist."""
         self.municipality(code)
         if not role.owns(code):
@@ -258,7 +270,9 @@ class Figures:
             raise NotFound("no such citizen in this municipality")
         return found[0]
 
-    def _citizens(self, pool: Pool, code: str, month: Month, rules: Rules, candidates, detail: bool = False):
+    def _citizens(self, pool: Pool | PeriodPool, code: str, month: Month, rules: Rules, candidates, detail=False):
+        if isinstance(pool, PeriodPool):
+            return period_figures.citizens(self, pool, code, month, rules, candidates, detail)
         cutoff = published_cutoff(pool, month)
         months = history_months(pool, month)
         changes = audit(candidates, pool=pool, month=month, cutoff=cutoff, rules=rules, municipalities={code})
@@ -290,9 +304,22 @@ class Figures:
             citizens=sorted(found, key=lambda c: c.pseudonym),
         )
 
-    def page(self, pool: Pool, month: Month, view: str, participant: Participant | None, exact: bool) -> str:
+    def page(
+        self, pool: Pool | PeriodPool, month: Month, view: str, participant: Participant | None, exact: bool
+    ) -> str:
         """The HTML report (issue 9) of this selection; ``exact`` only when the caller owns the participant."""
         as_of = self.as_of(pool, month, view)
+        if isinstance(pool, PeriodPool):  # BIR's page (seed 001); its participant is one municipality
+            code = participant.codes[0] if participant else None
+
+            def render_period() -> str:
+                report, tallies = period_figures.report_and_tallies(self, pool, month, Rules(), as_of)
+                if code is not None and code not in report.municipalities:
+                    raise NotFound(f"{code} has no citizens in {pool.label} in {format_month(month)}")
+                with _render_lock:
+                    return render_period_html(report, tallies, pool, participant=code, unsuppressed=exact)
+
+            return self.cached(("page", pool.name, month, view, code, exact), render_period)
 
         def render() -> str:
             report, tallies = self._report(pool, month, Rules(), as_of)
@@ -302,15 +329,31 @@ class Figures:
 
         return self.cached(("page", pool.name, month, view, participant.name if participant else None, exact), render)
 
+    def participants(self, pool: Pool | PeriodPool, month: Month, view: str) -> list[Participant]:
+        """The dashboard's choice of participant: BIR's are its municipalities in the month."""
+        if isinstance(pool, PeriodPool):
+            return period_figures.municipalities(self, pool, month, view)
+        return list(pool.participants)
+
+    def dashboard_participant(self, pool: Pool | PeriodPool, name_or_code: str) -> Participant:
+        """The dashboard's chosen participant: BIR's is one municipality (by its code)."""
+        if isinstance(pool, PeriodPool):
+            return Participant(name=self.municipality(name_or_code), codes=(name_or_code,))
+        return self.participant(pool, name_or_code)
+
     # -- the change stream ---------------------------------------------------------------
-    def changed_figures(self, change: Change) -> list[tuple[str, str, str | None, str, Aggregate, frozenset[str]]]:
-        """The now view's figures a change touched: (pool, scope, key, month, aggregate, codes
-        it adds up), for :meth:`change_payload` to disclose per subscriber."""
+    def changed_figures(self, change: Change) -> list[tuple[str, str, str | None, str, object, frozenset[str]]]:
+        """The now view's figures a change touched: (pool, scope, key, month, aggregate (BIR:
+        aggregate and indicators), codes it adds up), for :meth:`change_payload` to disclose
+        per subscriber."""
         out = []
         for pool_name, keys in change.keys.items():
             if not keys:
                 continue
             pool = pools.pool(pool_name)
+            if isinstance(pool, PeriodPool):
+                out += period_figures.changed_figures(self, pool, keys)
+                continue
             tallies = self.source.tallies(pool, Rules(), None)
             project = frozenset(c for p in pool.participants for c in p.codes)
             for month in sorted({m for _, m in keys}):
@@ -346,9 +389,7 @@ class Figures:
                     "key": key,
                     "month": month,
                     "view": "now",
-                    "aggregate": msgspec.to_builtins(
-                        self._shown(agg, role.star or (bool(codes) and role.owns_all(codes)))
-                    ),
+                    **self._shown_figure(pool, agg, role.star or (bool(codes) and role.owns_all(codes))),
                 }
                 for pool, scope, key, month, agg, codes in figures
             ],  # fmt: skip
@@ -357,7 +398,7 @@ class Figures:
                     "pool": c.pool,
                     "municipality": c.municipality,
                     "pseudonym": c.citizen,
-                    "statuses": {format_month(m): s for m, s in c.statuses.items()} if c.statuses is not None else None,
+                    **_citizen_row(c),
                 }
                 for c in change.citizens
                 if role.owns(c.municipality)
@@ -365,7 +406,17 @@ class Figures:
         }
 
 
-def served_pools() -> dict[str, Pool]:
-    """The pools the server answers for: the monthly ones. BIR (a pool measured over periods)
-    is not served yet; its name answers 404 like any unknown pool."""
-    return dict(pools.configuration().pools)
+def _citizen_row(c) -> dict:
+    """A changed citizen's new row: ``statuses`` per month, for BIR ``rows`` (period status,
+    duration band, without company) per month; null when no longer the municipality's."""
+    if isinstance(pools.pool(c.pool), PeriodPool):
+        rows = None if c.statuses is None else {
+            format_month(m): {"status": r[0], "band": r[1], "without_company": r[2]} for m, r in c.statuses.items()
+        }  # fmt: skip
+        return {"rows": rows}
+    return {"statuses": {format_month(m): s for m, s in c.statuses.items()} if c.statuses is not None else None}
+
+
+def served_pools() -> dict[str, Pool | PeriodPool]:
+    """The pools the server answers for: every configured pool, the monthly ones and BIR."""
+    return pools.pools()

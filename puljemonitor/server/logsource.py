@@ -3,11 +3,12 @@ over a JSON Lines file (or .gz), optionally following it as lines are appended
 (:class:`LogSource`); :class:`ReplaySource` is the part that does not care where the input
 comes from (``topicsource.py`` feeds it from the events topic).
 
-The initial replay counts every citizen with :func:`~projections.aggregates.count_statuses`,
-as ``puljemonitor report`` does. An appended batch is absorbed as the live path absorbs an
-event: each touched citizen's contribution to the counts is taken out as it was before the
-batch and put back as it is after (both by ``count_statuses`` on that one citizen), so the
-counts stay equal to a fresh replay of the longer log (a test checks this). Counts under a
+The initial replay counts every citizen with :func:`~projections.aggregates.count_statuses`
+(BIR: :func:`~projections.period_report.count_periods`), as ``puljemonitor report`` does. An
+appended batch is absorbed as the live path absorbs an event: each touched citizen's
+contribution to the counts is taken out as it was before the batch and put back as it is
+after (both by the same count on that one citizen), so the counts stay equal to a fresh
+replay of the longer log (a test checks this). Counts under a
 cut-off or the rule variant are computed on demand and forgotten at every change.
 """
 
@@ -23,11 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from projections.aggregates import Tallies, count_statuses
+from projections.period_report import count_periods
 from puljemonitor.replay import Replay
-from puljemonitor.server.source import Change, CitizenChange, FiguresSource, pool_months
+from puljemonitor.server.source import Change, CitizenChange, FiguresSource, counted_months
 from schemas import pools
 from schemas.events import AnyEvent, Enrolled
-from schemas.pools import Pool, Rules
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reports import InputCounts, RejectedLine
 from streams.intake import NO_KEY, Outcome
 
@@ -77,8 +79,14 @@ class LogReader:
             self._partial = b""
 
 
-def _rows(tallies: Tallies) -> dict[str, dict[int, str]]:
-    """A single citizen's tallies → {home: {month: status}} (at most one home)."""
+def count(citizens, *, pool: Pool | PeriodPool, rules: Rules, as_of: dt.datetime | None = None) -> Tallies:
+    """The CLI's count of ``pool`` over :func:`counted_months`: statuses, or BIR's period rows."""
+    counting = count_periods if isinstance(pool, PeriodPool) else count_statuses
+    return counting(citizens, pool=pool, months=counted_months(pool), rules=rules, as_of=as_of)
+
+
+def _rows(tallies: Tallies) -> dict[str, dict[int, str | tuple]]:
+    """A single citizen's tallies → {home: {month: status or BIR row}} (at most one home)."""
     rows: dict[str, dict[int, str]] = defaultdict(dict)
     for (home, month), counts in tallies.items():
         for status, n in counts.items():
@@ -127,9 +135,7 @@ class ReplaySource(FiguresSource):
                 for event in events:
                     self._index(event)
             for pool in self.pools:
-                self._now[pool.name] = count_statuses(
-                    self.replay.store.citizens(), pool=pool, months=pool_months(pool), rules=Rules()
-                )
+                self._now[pool.name] = count(self.replay.store.citizens(), pool=pool, rules=Rules())
             self._counts = _copy(self.replay.counts)
             self._loaded = True
             self._caught_up = not self.follow
@@ -172,9 +178,8 @@ class ReplaySource(FiguresSource):
         self._notify(change)
         return change
 
-    def _recount(self, pool: Pool, applied: dict[str, set[str]]) -> tuple[frozenset, list[CitizenChange]]:
+    def _recount(self, pool: Pool | PeriodPool, applied: dict[str, set[str]]) -> tuple[frozenset, list[CitizenChange]]:
         """Move each touched citizen's counts from before the batch to after it (copy on write)."""
-        months = pool_months(pool)
         old = self._now[pool.name]
         new = Tallies(old)
         delta: dict[tuple[str, int], Counter] = defaultdict(Counter)
@@ -182,8 +187,8 @@ class ReplaySource(FiguresSource):
         for citizen, ids in applied.items():
             events = self.replay.store.events(citizen)
             earlier = [e for e in events if e.id not in ids]
-            before = count_statuses([earlier], pool=pool, months=months, rules=Rules())
-            after = count_statuses([events], pool=pool, months=months, rules=Rules())
+            before = count([earlier], pool=pool, rules=Rules())
+            after = count([events], pool=pool, rules=Rules())
             for key, counts in before.items():
                 delta[key].subtract(counts)
             for key, counts in after.items():
@@ -234,16 +239,14 @@ class ReplaySource(FiguresSource):
     def counts(self) -> InputCounts:
         return self._counts
 
-    def tallies(self, pool: Pool, rules: Rules, as_of: dt.datetime | None) -> Tallies:
+    def tallies(self, pool: Pool | PeriodPool, rules: Rules, as_of: dt.datetime | None) -> Tallies:
         if as_of is None and rules == Rules():
             return self._now[pool.name]
         key = (pool.name, rules, as_of)
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                found = count_statuses(
-                    self.replay.store.citizens(), pool=pool, months=pool_months(pool), rules=rules, as_of=as_of
-                )
+                found = count(self.replay.store.citizens(), pool=pool, rules=rules, as_of=as_of)
                 self._cache[key] = found
                 while len(self._cache) > CACHED_TALLIES:
                     self._cache.popitem(last=False)
@@ -251,11 +254,11 @@ class ReplaySource(FiguresSource):
                 self._cache.move_to_end(key)
             return found
 
-    def citizens(self, pool: Pool, code: str) -> list[list[AnyEvent]]:
+    def citizens(self, pool: Pool | PeriodPool, code: str) -> list[list[AnyEvent]]:
         with self._lock:
             return [self.replay.store.events(c) for c in sorted(self._enrolled.get((pool.name, code), ()))]
 
-    def citizen(self, pool: Pool, code: str, pseudonym: str) -> list[AnyEvent]:
+    def citizen(self, pool: Pool | PeriodPool, code: str, pseudonym: str) -> list[AnyEvent]:
         with self._lock:
             if pseudonym not in self._enrolled.get((pool.name, code), ()):
                 return []

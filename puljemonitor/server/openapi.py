@@ -25,19 +25,28 @@ class Endpoint:
     path: str
     name: str
     summary: str
-    response: type | None  # a msgspec struct, or None for a stream or a page
+    response: type | tuple[type, ...] | None  # a msgspec struct (one per kind of pool), or None for a stream
     params: tuple[Param, ...] = ()
     token: str = "optional"  # "optional": anonymous gets public figures; "required": 401 without one
     media: str = "application/json"
     statuses: dict[int, str] = field(default_factory=dict)
 
 
+def _types(endpoint: Endpoint) -> tuple[type, ...]:
+    response = endpoint.response
+    return () if response is None else response if isinstance(response, tuple) else (response,)
+
+
 def document(endpoints: list[Endpoint], title: str, version: str) -> dict:
-    types = [e.response for e in endpoints if e.response is not None] + [shapes.Error]
+    types = [t for e in endpoints for t in _types(e)] + [shapes.Error]
     schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     paths: dict[str, dict] = {}
-    for endpoint, schema in zip([e for e in endpoints if e.response is not None], schemas):
-        paths[endpoint.path] = {"get": _operation(endpoint, schema)}
+    found = iter(schemas)
+    for endpoint in endpoints:
+        answers = [next(found) for _ in _types(endpoint)]
+        if answers:  # a route that answers per pool: one of the shapes (the first pool's, BIR's)
+            schema = answers[0] if len(answers) == 1 else {"oneOf": answers}
+            paths[endpoint.path] = {"get": _operation(endpoint, schema)}
     for endpoint in endpoints:
         if endpoint.response is None:
             paths[endpoint.path] = {"get": _operation(endpoint, {"type": "string"})}
@@ -47,7 +56,8 @@ def document(endpoints: list[Endpoint], title: str, version: str) -> dict:
         "info": {
             "title": title,
             "version": version,
-            "description": "Figures of the Danish employment pools (spec §4–§6) and each municipality's own "
+            "description": "Figures of the Danish employment pools (spec §4–§7: Afklaringspuljen by month, BIR by "
+            "rolling period) and each municipality's own "
             "citizens, scoped per caller (spec §9). Without a token: the public figures, with small-number "
             "suppression (a hidden count or share is null and listed in `suppressed`). A municipality token: "
             "its own codes' figures exact, and its citizens. A `star` token: everything.",

@@ -135,7 +135,8 @@ class PoolInfo(msgspec.Struct, kw_only=True):
     label: str
     first_month: str
     last_month: str
-    participants: dict[str, list[str]]
+    participants: dict[str, list[str]]  # BIR: none (every enrolling municipality is in the project)
+    period_months: int | None = None  # BIR: a month's report measures this many months ending in it
 
 
 class Error(msgspec.Struct, kw_only=True):

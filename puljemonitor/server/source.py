@@ -16,28 +16,41 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from projections.aggregates import Tallies
+from projections.period_report import overview_months
 from schemas.calendar import Month, month_range, parse_month
 from schemas.events import AnyEvent
-from schemas.pools import Pool, Rules
+from schemas.pools import PeriodPool, Pool, Rules
 from schemas.reports import InputCounts
 
 
-def pool_months(pool: Pool) -> range:
-    """The months a source keeps counts for: the pool's monitored months."""
+def pool_months(pool: Pool | PeriodPool) -> range:
+    """The pool's monitored months: the months the API answers for."""
     return month_range(parse_month(pool.first_month), parse_month(pool.last_month))
+
+
+def counted_months(pool: Pool | PeriodPool) -> range:
+    """The months a source keeps counts for: the pool's months and, for a pool measured over
+    periods (BIR), the earlier periods the report of its first month shows in its overview
+    (:func:`~projections.period_report.overview_months`), so the page equals the CLI's."""
+    months = pool_months(pool)
+    if isinstance(pool, PeriodPool):
+        return range(overview_months(months[0])[0], months[-1] + 1)
+    return months
 
 
 @dataclass(frozen=True)
 class CitizenChange:
     """A citizen whose status row changed, under the municipality that may see it.
 
-    ``statuses`` is the new row over :func:`pool_months` (None when the citizen no longer
-    belongs to ``municipality``, e.g. an enrollment was retracted)."""
+    ``statuses`` is the new row over :func:`counted_months` (None when the citizen no longer
+    belongs to ``municipality``, e.g. an enrollment was retracted): a status per month, or
+    for BIR a :data:`projections.period_report.Row` (period status, duration band, without
+    company) per month."""
 
     pool: str
     municipality: str
     citizen: str
-    statuses: dict[Month, str] | None
+    statuses: dict[Month, str | tuple] | None
 
 
 @dataclass(frozen=True)
@@ -81,17 +94,18 @@ class FiguresSource(ABC):
         """The accounting of every input line so far (spec §6 ``input``)."""
 
     @abstractmethod
-    def tallies(self, pool: Pool, rules: Rules, as_of: dt.datetime | None) -> Tallies:
-        """Status counts per (enrolling municipality, month) over :func:`pool_months`, from the
-        events recorded before ``as_of`` (every event when None), under ``rules``."""
+    def tallies(self, pool: Pool | PeriodPool, rules: Rules, as_of: dt.datetime | None) -> Tallies:
+        """Status counts (BIR: period rows) per (enrolling municipality, month) over
+        :func:`counted_months`, from the events recorded before ``as_of`` (every event when
+        None), under ``rules``."""
 
     @abstractmethod
-    def citizens(self, pool: Pool, code: str) -> list[list[AnyEvent]]:
+    def citizens(self, pool: Pool | PeriodPool, code: str) -> list[list[AnyEvent]]:
         """The applied events of every citizen who may belong to ``code`` in ``pool`` (every
         citizen with an enrollment naming ``code``; the caller decides with the timeline)."""
 
     @abstractmethod
-    def citizen(self, pool: Pool, code: str, pseudonym: str) -> list[AnyEvent]:
+    def citizen(self, pool: Pool | PeriodPool, code: str, pseudonym: str) -> list[AnyEvent]:
         """One citizen's applied events if they may belong to ``code`` (as :meth:`citizens`),
         else an empty list — another municipality's citizen and a pseudonym never seen alike,
         and at the same cost (a set lookup), so not even the time taken tells them apart."""

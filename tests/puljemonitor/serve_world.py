@@ -14,7 +14,26 @@ hand, some small enough to be suppressed, and a running ``serve`` for the live t
 * Dragør (155): d1 in a flexjob, d2 kontanthjælp. Enrolled 2 (hidden in public); the
   participant Tårnby/Dragør: enrolled 8, measured 8, positive 1 (hidden in public).
 
-Pseudonyms are ``cit-<code>-<n>`` so a leak check can look for them in any text.
+BIR (spec §7), 2021-04 (the period 2021-02 .. 2021-04, published with the events recorded
+before 2021-07-01), every citizen enrolled in BIR on 2020-12-01 (``bir_world``):
+
+* København (A): bir-101-1..5 on a resource course since 2019-03-01 (2–3 years, long, no
+  company-oriented effort): not positive; bir-101-6..8 on a course since 2020-06-01 (0–1
+  years) with an internship from 2021-03-01: company; bir-101-9 in a flexjob: flexjob;
+  bir-101-10 on a course since 2019-03-01, its internship from 2021-04-06 recorded
+  2021-07-05 (late): company now, not positive as published. Now: target 10, company 4,
+  flexjob 1, requirement 1: 5, requirement 2: 1; bands 0-1: 3, 2-3: 6; long 6, without 5.
+  Public: flexjob, company and requirement 2 hidden (1–4); long 6 = without 5 + with 1
+  hides ``without`` too, and courses 9 = 3 + 6 hides the band 2-3.
+* Frederiksberg (B): bir-147-1 on a course, then a flexjob from 2021-03-15: flexjob;
+  bir-147-2 on a course since 2020-10-01: not positive (band 0-1). Target 2: all hidden.
+* Tårnby: bir-185-1 on a course since 2020-01-01 (1–2 years, long) with 20 ordinary hours
+  in 2021-03: paid hours, not without company. Dragør has no BIR citizen.
+* The project: target 13, flexjob 2, paid hours 1, company 4, requirement 1: 7,
+  requirement 2: 3; bands 0-1: 4, 1-2: 1, 2-3: 6; long 7, without 5 (hidden: with 2).
+
+Pseudonyms are ``cit-<code>-<n>`` (``bir-<code>-<n>`` in BIR) so a leak check can look for
+them in any text.
 """
 
 from __future__ import annotations
@@ -65,12 +84,47 @@ def world() -> dict[str, list[History]]:
     }
 
 
+BIR_ENROLLED = "2020-12-01"
+BIR_RECORDED = "2020-12-02T10:00:00+01:00"
+
+
+def bir_citizen(name: str, code: str, course_from: str | None = "2019-03-01") -> History:
+    h = History(name, municipality=None)
+    h.add("enrolled", at=BIR_ENROLLED, pool="bir", municipality=code, recorded=BIR_RECORDED)
+    if course_from:
+        h.add("benefit_changed", at=course_from, benefit="ressourceforloeb", recorded=BIR_RECORDED)
+    return h
+
+
+def bir_world() -> dict[str, list[History]]:
+    a = [bir_citizen(f"bir-{A}-{i}", A) for i in (1, 2, 3, 4, 5)]
+    for i in (6, 7, 8):
+        h = bir_citizen(f"bir-{A}-{i}", A, "2020-06-01")
+        h.add("offer_started", at="2021-03-01", offer="virksomhedspraktik", recorded="2021-03-02T10:00:00+01:00")
+        a.append(h)
+    flexjob = bir_citizen(f"bir-{A}-9", A, None)
+    flexjob.add("benefit_changed", at="2020-06-01", benefit="fleksjob", recorded=BIR_RECORDED)
+    late = bir_citizen(f"bir-{A}-10", A)
+    late.add("offer_started", at="2021-04-06", offer="virksomhedspraktik", recorded="2021-07-05T10:00:00+02:00")
+    a += [flexjob, late]
+    b1 = bir_citizen(f"bir-{B}-1", B, "2020-10-01")
+    b1.add("benefit_changed", at="2021-03-15", benefit="fleksjob", recorded="2021-03-20T10:00:00+01:00")
+    t1 = bir_citizen(f"bir-{TAARNBY}-1", TAARNBY, "2020-01-01")
+    t1.add("income_reported", month="2021-03", hours=20, kind="ordinary", recorded="2021-04-10T10:00:00+02:00")
+    return {A: a, B: [b1, bir_citizen(f"bir-{B}-2", B, "2020-10-01")], TAARNBY: [t1], DRAGOER: []}
+
+
 def pseudonyms(code: str) -> list[str]:
     return [h.citizen for h in world()[code]]
 
 
+def bir_pseudonyms(code: str) -> list[str]:
+    return [h.citizen for h in bir_world()[code]]
+
+
 def log_lines() -> list[bytes]:
-    return [line for histories in world().values() for h in histories for line in h.lines()]
+    both = [*world().values(), *bir_world().values()]
+    return [line for histories in both for h in histories for line in h.lines()]
 
 
 def write_log(path: Path) -> Path:

@@ -2,7 +2,8 @@
 with the status and the content each must get, and an explicit leak check.
 
 The world is tests/puljemonitor/serve_world.py: København (A, 101), Frederiksberg (B, 147),
-Tårnby (185) and Dragør (155), figures of 2021-09 worked out by hand there.
+Tårnby (185) and Dragør (155), figures of 2021-09 worked out by hand there, and BIR's of
+2021-04 (Dragør has no BIR citizen).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from starlette.testclient import TestClient
 from puljemonitor.server.access import Role, Tokens, add_token, revoke_token
 from puljemonitor.server.app import create_app
 from puljemonitor.server.logsource import LogSource
-from tests.puljemonitor.serve_world import DRAGOER, TAARNBY, A, B, pseudonyms, write_log
+from tests.puljemonitor.serve_world import DRAGOER, TAARNBY, A, B, bir_pseudonyms, pseudonyms, write_log
 
 P = "/api/v1/pools/afklaringspuljen"
 ROLES = ("anonymous", "A", "B", "Tårnby", "Dragør", "star", "revoked", "malformed")
 OWNED = {"A": {A}, "B": {B}, "Tårnby": {TAARNBY}, "Dragør": {DRAGOER}}
-ALL_PSEUDONYMS = {code: pseudonyms(code) for code in (A, B, TAARNBY, DRAGOER)}
+ALL_PSEUDONYMS = {code: pseudonyms(code) + bir_pseudonyms(code) for code in (A, B, TAARNBY, DRAGOER)}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,8 @@ def exact_status(role: str, codes: set[str]) -> int:
 
 
 C = f"{P}/municipalities"
+BP = "/api/v1/pools/bir"
+BC = f"{BP}/municipalities"
 ENDPOINTS: list[tuple[str, object]] = [
     ("/api/v1/pools", anonymous_or_valid),
     (f"{P}/reports/2021-09", anonymous_or_valid),
@@ -97,6 +100,25 @@ ENDPOINTS: list[tuple[str, object]] = [
     ("/dashboard/report?month=2021-09&participant=147", anonymous_or_valid),
     ("/dashboard/report?month=2021-09&participant=101&unsuppressed=1", lambda r: exact_status(r, {A})),
     ("/dashboard/report?month=2021-09&participant=185&unsuppressed=1", lambda r: exact_status(r, {TAARNBY, DRAGOER})),
+    # BIR (spec §7): the same rules; a participant of BIR is only ever a municipality: 404
+    *[
+        (f"{BC}/{code}/citizens?month=2021-04", lambda r, c=code: citizens_status(r, c))
+        for code in (A, B, TAARNBY, DRAGOER)
+    ],
+    (f"{BP}/reports/2021-04", anonymous_or_valid),
+    (f"{BP}/reports/2021-04?view=published", anonymous_or_valid),
+    *[(f"{BP}/reports/2021-04/municipalities/{code}", anonymous_or_valid) for code in (A, B, TAARNBY, DRAGOER)],
+    (f"{BP}/reports/2021-04/participants/{A}", lambda r: anonymous_or_valid(r, 404)),
+    (f"{BP}/participants/{A}/series?until=2021-04", lambda r: anonymous_or_valid(r, 404)),
+    (f"{BC}/{A}/citizens/bir-101-10?month=2021-04", lambda r: citizen_status(r, A, True)),
+    (f"{BC}/{A}/citizens/bir-147-1?month=2021-04", lambda r: citizen_status(r, A, False)),
+    (f"{BC}/{A}/citizens/cit-101-1?month=2021-04", lambda r: citizen_status(r, A, False)),  # not in BIR
+    (f"{BC}/{B}/citizens/bir-147-2?month=2021-04", lambda r: citizen_status(r, B, True)),
+    (f"{BC}/{DRAGOER}/citizens/bir-185-1?month=2021-04", lambda r: citizen_status(r, DRAGOER, False)),
+    ("/?pool=bir&month=2021-04", anonymous_or_valid),
+    ("/dashboard/report?pool=bir&month=2021-04&participant=147", anonymous_or_valid),
+    ("/dashboard/report?pool=bir&month=2021-04&participant=101&unsuppressed=1", lambda r: exact_status(r, {A})),
+    ("/dashboard/report?pool=bir&month=2021-04&participant=185&unsuppressed=1", lambda r: exact_status(r, {TAARNBY})),
     ("/healthz", lambda r: 200),  # probes and the API description do not look at tokens
     ("/readyz", lambda r: 200),
     ("/api/v1/openapi.json", lambda r: 200),
@@ -110,7 +132,14 @@ def exact(role: str, codes: set[str]) -> bool:
 def aggregates(body: dict) -> dict[frozenset[str], dict]:
     """Every municipality or participant aggregate in an answer, by the codes it adds up."""
     found = {}
-    if "municipalities" in body and "participants" in body:
+    if "period" in body and "indicators" in body:  # BIR: aggregates and course indicators
+        if "municipalities" in body:
+            found |= {frozenset([c]): agg for c, agg in body["municipalities"].items()}
+            found |= {frozenset([c, "indicators"]): i for c, i in body["indicators"]["municipalities"].items()}
+        else:
+            found[frozenset([body["municipality"]])] = body["aggregate"]
+            found[frozenset([body["municipality"], "indicators"])] = body["indicators"]
+    elif "municipalities" in body and "participants" in body:
         found |= {frozenset([c]): agg for c, agg in body["municipalities"].items()}
         found |= {frozenset(p["codes"]): p["aggregate"] for p in body["participants"].values()}
     elif "municipality" in body and "aggregate" in body:
@@ -121,6 +150,15 @@ def aggregates(body: dict) -> dict[frozenset[str], dict]:
         for month, agg in body["months"].items():
             found[frozenset(body["codes"]) | {month}] = agg
     return found
+
+
+def exact_counts(agg: dict) -> tuple:
+    """The counts that an exact figure shows whole (a hidden one is null)."""
+    if "long_without_company" in agg:
+        return (agg["long_without_company"]["long"], *agg["durations"].values())
+    if "target" in agg:
+        return (agg["target"], agg["requirement_1"]["count"], *agg["categories"].values())
+    return (agg["enrolled"], agg["measured"])
 
 
 def test_every_endpoint_answers_every_kind_of_caller_as_spec_9_says_and_leaks_nothing(served):
@@ -145,6 +183,7 @@ def test_every_endpoint_answers_every_kind_of_caller_as_spec_9_says_and_leaks_no
                 leaked = [p for p in foreign if re.search(rf"\b{re.escape(p)}\b", response.text)]
                 assert not leaked, (path, role, leaked)
     # figures: exact where the role owns every code of the figure, else exactly the public answer
+    compared = {"exact": 0, "public": 0}
     for path, _ in ENDPOINTS:
         public = answers.get((path, "anonymous"))
         if not isinstance(public, dict):
@@ -154,11 +193,17 @@ def test_every_endpoint_answers_every_kind_of_caller_as_spec_9_says_and_leaks_no
             for codes, agg in aggregates(answer).items():
                 muni = {c for c in codes if len(c) == 3}
                 if exact(role, muni):
-                    assert agg["suppressed"] == [] and None not in (agg["enrolled"], agg["measured"]), (path, role)
+                    assert agg["suppressed"] == [] and None not in exact_counts(agg), (path, role)
+                    compared["exact"] += "/bir/" in path
                 else:
                     assert agg == aggregates(public)[codes], (path, role, sorted(codes))
-    print(f"access matrix: {tried} (endpoint, caller) pairs")
-    assert tried == len(ENDPOINTS) * len(ROLES) == 31 * 8
+                    compared["public"] += "/bir/" in path
+    print(f"access matrix: {tried} (endpoint, caller) pairs; BIR figures compared: {compared}")
+    # BIR's aggregate and indicators of 101, 147, 185 in two reports: star 6 exact, A, B and Tårnby 2 exact
+    # and 4 public, Dragør 6 public (×2: 24 and 36); of the four municipalities' figures (8 each): star 8
+    # exact, each municipality token its own 2 exact and 6 public (16 and 24)
+    assert compared == {"exact": 24 + 16, "public": 36 + 24}
+    assert tried == len(ENDPOINTS) * len(ROLES) == 52 * 8
 
 
 def test_another_municipalitys_citizen_answers_byte_for_byte_like_one_that_does_not_exist(served):

@@ -1,7 +1,8 @@
 """The live dashboard in a real browser (issue 10): headless Chromium, driven over the DevTools
 protocol (tests/puljemonitor/chromium_cdp.py), opens ``serve --follow`` over the demo-sized
 log, shows the demo's figures, updates a figure without reloading when a line is appended,
-follows a change of choice, logs nothing to the console, and leaves a screenshot in out/.
+follows a change of choice (also to BIR's own report), logs nothing to the console, and
+leaves screenshots in out/.
 
 CI=true makes a missing browser a failure, as in test_html_browser.py.
 """
@@ -16,7 +17,11 @@ from pathlib import Path
 import pytest
 
 from puljemonitor import danish
+from puljemonitor.replay import Replay
 from puljemonitor.server.access import Role, add_token
+from schemas import pools
+from schemas.calendar import parse_month
+from schemas.pools import Rules
 from tests.builders import demo_log, report
 from tests.puljemonitor.chromium_cdp import Chromium
 from tests.puljemonitor.serve_world import running_server
@@ -95,6 +100,62 @@ def test_the_dashboard_shows_the_demos_figures_and_updates_one_when_a_line_is_ap
             badge = "document.querySelector('#report .badge')?.textContent"
             assert browser.wait_for(badge, timeout=20) == "uden diskretionering"
             assert token not in browser.evaluate("location.href")
+            assert browser.console_problems() == []
+        finally:
+            browser.close()
+
+
+BIR_TARGET = (
+    'document.querySelector(\'section.overview[data-column="Alle projektkommuner"] tbody tr:last-child'
+    " td:nth-child(2)')?.textContent"
+)
+
+
+def bir_newcomer() -> bytes:
+    """A BIR citizen of København on a resource course: one more in BIR's target group."""
+    return b"\n".join(
+        json.dumps(e).encode()
+        for e in (
+            {"type": "enrolled", "id": "bir-new-1", "citizen": "bir-newcomer-1", "recorded": "2021-01-05T12:00:00+01:00",
+             "at": "2021-01-04", "pool": "bir", "municipality": "101"},
+            {"type": "benefit_changed", "id": "bir-new-2", "citizen": "bir-newcomer-1",
+             "recorded": "2021-01-05T12:00:00+01:00", "at": "2020-06-01", "benefit": "ressourceforloeb"},
+        )
+    ) + b"\n"  # fmt: skip
+
+
+def test_the_dashboard_switches_to_bir_shows_its_report_and_updates_its_target_group_live(chromium, tmp_path):
+    lines = demo_log(tmp_path)
+    log = tmp_path / "follow.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in lines))
+    replay = Replay(quiet=True)
+    replay.ingest_lines(lines)
+    expected = replay.report(pools.pool("bir"), parse_month("2021-09"), Rules(), None).project.target
+    assert expected >= 5  # shown, not suppressed
+    with running_server(log, "--follow") as (base, _proc):
+        browser = Chromium(chromium)
+        try:
+            browser.navigate(f"{base}/?month=2021-09")
+            browser.wait_for("document.getElementById('live')?.dataset.state === 'live'")
+            browser.evaluate(
+                "(() => { const s = document.querySelector('select[name=pool]'); s.value = 'bir';"
+                " s.dispatchEvent(new Event('change', {bubbles: true})); })()"
+            )
+            browser.wait_for("document.querySelector('select[name=pool]')?.value === 'bir'", timeout=30)
+            browser.wait_for("document.getElementById('live')?.dataset.state === 'live'")
+            assert "pool=bir" in browser.evaluate("location.search")
+            assert browser.evaluate("document.querySelector('select[name=month]').value") == "2021-09"
+            assert "2021M07-2021M09" in browser.evaluate("document.getElementById('report').textContent")
+            assert browser.evaluate(BIR_TARGET) == danish.number(expected)
+            assert browser.evaluate("document.querySelectorAll('#report figure svg').length") == 6  # seed 001's
+            with open(log, "ab") as f:
+                f.write(bir_newcomer())
+            browser.wait_for(f"{BIR_TARGET} === {json.dumps(danish.number(expected + 1))}", timeout=20)
+            assert browser.evaluate("performance.getEntriesByType('navigation').length") == 1  # no reload since
+            OUT.mkdir(exist_ok=True)
+            shot = OUT / "serve-dashboard-bir.png"
+            shot.write_bytes(browser.screenshot())
+            assert shot.stat().st_size > 20_000
             assert browser.console_problems() == []
         finally:
             browser.close()

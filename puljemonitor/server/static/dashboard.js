@@ -119,6 +119,11 @@ async function listen() {
 
 form.elements.token.value = sessionStorage.getItem("puljemonitor-token") || "";
 form.addEventListener("change", (e) => {
+  if (e.target.name === "pool") {
+    // another pool has other months and participants: the server draws its bar anew
+    location.assign("/?pool=" + encodeURIComponent(e.target.value) + "&view=" + form.elements.view.value);
+    return;
+  }
   if (e.target.name === "token") {
     sessionStorage.setItem("puljemonitor-token", token());
     lastEventId = null;
