@@ -194,7 +194,7 @@ def apply_batch(state: State, batch: StatusBatch) -> tuple[CountsUpdate, set[Mon
     """
     stored = state.get_bytes(_COUNTS)
     counts = _counts_decode(stored) if stored else CountsUpdate(batch.pool, batch.municipality, 0, {})
-    months: dict[int, Counter] = {m: Counter(c) for m, c in counts.months.items()}
+    months = counts.months  # a fresh decode: changed in place, only in the months an update touches
     changed: set[Month] = set()
     version = counts.version
     names = cells(batch.pool)
@@ -211,20 +211,23 @@ def apply_batch(state: State, batch: StatusBatch) -> tuple[CountsUpdate, set[Mon
             now = names[after[i]] if after else None
             if was != now:
                 month = update.first_month + i
-                tally = months.setdefault(month, Counter())
+                tally = months.get(month)
+                if tally is None:
+                    tally = months[month] = {}
                 if was is not None:
-                    tally[was] -= 1
+                    tally[was] = tally.get(was, 0) - 1
                 if now is not None:
-                    tally[now] += 1
+                    tally[now] = tally.get(now, 0) + 1
                 changed.add(month)
         version += update.version - (old.version if old is not None else 0)
         state.set_bytes(key, encode(View(update.version, after)))
-    new = CountsUpdate(
-        batch.pool,
-        batch.municipality,
-        version,
-        {m: {s: n for s, n in c.items() if n} for m, c in sorted(months.items()) if any(c.values())},
-    )
+    for month in changed:  # no zero counts and no empty months are kept
+        tally = months[month]
+        for cell in [cell for cell, n in tally.items() if not n]:
+            del tally[cell]
+        if not tally:
+            del months[month]
+    new = CountsUpdate(batch.pool, batch.municipality, version, months)
     state.set_bytes(_COUNTS, encode(new))
     return new, changed
 

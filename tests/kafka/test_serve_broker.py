@@ -1,5 +1,5 @@
-"""``serve --broker``: servers following the events topic answer as the replay of that topic does,
-side by side, and push a new event to its municipality's subscribers within 2 s, never to
+"""``serve --broker``: servers following the events topic answer as the replay of that topic does
+(both pools), side by side, and push a new event to its municipality's subscribers within 2 s, never to
 another municipality's."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tests.puljemonitor.serve_world import A, B, log_lines, running_server
 from tests.puljemonitor.test_serve_live import Subscriber, clarified
 
 P = "/api/v1/pools/afklaringspuljen"
+BP = "/api/v1/pools/bir"
 
 
 def _produce(bootstrap: str, topic: str, lines: list[bytes]) -> None:
@@ -52,17 +53,29 @@ def _without_suppressed(figures: dict) -> dict:
     return {k: v for k, v in figures.items() if k != "suppressed"}
 
 
+def _unsuppressed(body):
+    """An answer without the fields the API adds (its view, the suppressed lists)."""
+    if isinstance(body, dict):
+        return {k: _unsuppressed(v) for k, v in body.items() if k not in ("suppressed", "view")}
+    return body
+
+
+def _report(bootstrap: str, topic: str, *args: str) -> dict:
+    cli = subprocess.run(
+        [sys.executable, "-m", "puljemonitor", "report", "--log", f"kafka://{bootstrap}/{topic}", "--format", "json",
+         *args],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return json.loads(cli.stdout)
+
+
 def test_two_servers_following_the_topic_answer_as_its_replay_and_push_a_new_event_to_its_municipality(
     kafka_bootstrap: str, topic: str, tokens
 ) -> None:
     path, headers = tokens
     follow = ("--broker", kafka_bootstrap, "--events-topic", topic)
-    cli = subprocess.run(
-        [sys.executable, "-m", "puljemonitor", "report", "--log", f"kafka://{kafka_bootstrap}/{topic}",
-         "--month", "2021-09", "--format", "json"],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    expected = json.loads(cli.stdout)
+    expected = _report(kafka_bootstrap, topic, "--month", "2021-09")
+    expected_bir = _report(kafka_bootstrap, topic, "--pool", "bir", "--month", "2021-04")
     with running_server(None, *follow, tokens=path) as (one, _), running_server(None, *follow, tokens=path) as (two, _):
         for base in (one, two):
             star = httpx.get(f"{base}{P}/reports/2021-09", headers=headers["star"]).json()
@@ -70,6 +83,8 @@ def test_two_servers_following_the_topic_answer_as_its_replay_and_push_a_new_eve
             assert {c: _without_suppressed(a) for c, a in star["municipalities"].items()} == expected["municipalities"]
             assert star["input"] == expected["input"]
             assert star["municipalities"][A]["positive"] == 4
+            bir = httpx.get(f"{base}{BP}/reports/2021-04", headers=headers["star"]).json()
+            assert _unsuppressed(bir) == expected_bir and bir["municipalities"][A]["target"] > 0
         sub_a = Subscriber(f"{one}/api/v1/changes", headers["A"])
         sub_b = Subscriber(f"{two}/api/v1/changes", headers["B"])
         for sub in (sub_a, sub_b):
