@@ -195,6 +195,26 @@ def test_duplicates_shuffles_crashes_and_stale_batches_change_nothing(demo_lines
     assert _differences([raw for _, raw in messages], pipe) == []
 
 
+def test_a_pool_without_citizens_has_no_records_and_that_is_no_difference(demo_lines):
+    """The first citizens of the demo log are all in the first pool: live has no BIR record,
+    and the replay has none but BIR's zero project records, which are not missed."""
+    in_bir = {citizen_key(line) for line in demo_lines if b'"bir"' in line}
+    enrolled = sorted({citizen_key(line) for line in demo_lines if b'"enrolled"' in line} - in_bir)
+    chosen = set(enrolled[:20])
+    first = [line for line in demo_lines if citizen_key(line) in chosen]
+    pipe = Pipeline()
+    for line in first:
+        pipe.feed(citizen_key(line), line)
+    pipe.commit()
+    pipe.project()
+    assert not any(key.startswith("bir/") for key in pipe.output)
+    assert _differences(first, pipe) == []
+    replay = Replay()
+    replay.ingest_lines(first)
+    expected = expected_outputs(replay, RULES, months=CHECK)
+    assert differences(expected, {}, pool=POOL, months=CHECK)  # the first pool's records are missed
+
+
 def test_a_fold_that_outlived_an_aborted_transaction_is_rebuilt_from_the_state():
     enrolled = b'{"type":"enrolled","id":"e1","citizen":"c1","recorded":"2020-08-03T10:00:00+02:00","at":"2020-08-01","pool":"afklaringspuljen","municipality":"101"}'
     died = b'{"type":"died","id":"d1","citizen":"c1","recorded":"2020-09-03T10:00:00+02:00","at":"2020-09-01"}'
