@@ -15,8 +15,9 @@ Why stage 1 re-derives instead of folding: a citizen's rows depend on three mont
 and on the whole course history (the indicators), and BIR citizens are a small share of the
 log. A citizen's rows are recomputed only when one of their events arrives, and only from
 the event's month on (a row reads the facts of its period and of the course up to its own
-month's end, never a later fact); a citizen who never enrolled in the pool costs one type
-check per event.
+month's end, never a later fact); an income report only as far as it reaches (its periods
+and its company lookbacks); a citizen who never enrolled in the pool costs one type check
+per event.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import NamedTuple
 from projections.period_report import citizen_rows, indicators, period_aggregate
 from projections.timeline import build_timeline
 from schemas.calendar import Month, month_of_day, month_range, parse_month
-from schemas.events import AnyEvent, Enrolled, Retracted
+from schemas.events import AnyEvent, Enrolled, IncomeReported, Retracted
 from schemas.periods import ROW_INDEX, ROW_OF_LABEL, Indicators, PeriodAggregate
 from schemas.pools import PeriodPool, Rules
 from streams.records import StatusUpdate
@@ -57,6 +58,8 @@ class PeriodRows:
         self.rules = rules
         self.months = month_range(parse_month(pool.first_month), parse_month(pool.last_month))
         self.known: dict[str, Known] = {}
+        # the rows an income report of month M can change: M's periods and lookbacks, M .. M+reach-1
+        self.income_reach = max(pool.period_months, pool.company_lookback_months)
 
     def step(self, citizen: str, events: Collection[AnyEvent], event: AnyEvent) -> list[StatusUpdate]:
         """``event`` was just applied; ``events`` are the citizen's applied events, it included.
@@ -71,7 +74,8 @@ class PeriodRows:
         if unchanged and not (type(event) is Enrolled and event.pool == self.pool.name):
             before.version = version  # never enrolled, or a fact after the pool's last month
             return []
-        after = self.known[citizen] = self._derive(events, version, before, since)
+        until = since + self.income_reach if type(event) is IncomeReported else self.months.stop
+        after = self.known[citizen] = self._derive(events, version, before, since, until)
         first = self.months.start
         updates = []
         if before.home is not None and before.home != after.home:
@@ -81,10 +85,16 @@ class PeriodRows:
         return updates
 
     def _derive(
-        self, events: Collection[AnyEvent], version: int, before: Known | None = None, since: Month = 0
+        self,
+        events: Collection[AnyEvent],
+        version: int,
+        before: Known | None = None,
+        since: Month = 0,
+        until: Month | None = None,
     ) -> Known:
         """The citizen's rows from ``events``. With ``before`` (the rows without the one new
-        event, which is dated in month ``since``), the rows of earlier months are kept."""
+        event, which can change the rows of months ``since`` .. ``until`` − 1 only), the rows of
+        the other months are kept."""
         name = self.pool.name
         if not any(type(e) is Enrolled and e.pool == name for e in events):
             return Known(version, False)
@@ -92,12 +102,16 @@ class PeriodRows:
         home = timeline.municipality
         if home is None:  # the enrollment was retracted
             return Known(version, True)
-        kept = 0
+        kept, end = 0, len(self.months)
         if before is not None and before.home == home and before.vector is not None:
-            kept = min(max(since - self.months.start, 0), len(self.months))
-        rows = citizen_rows(timeline, self.pool, self.months[kept:], self.rules)
+            kept = min(max(since - self.months.start, 0), end)
+            if until is not None:
+                end = min(max(until - self.months.start, kept), end)
+        rows = citizen_rows(timeline, self.pool, self.months[kept:end], self.rules)
         vector = bytes(ROW_INDEX[row] for row in rows)
-        return Known(version, True, home, before.vector[:kept] + vector if kept else vector)
+        if kept or end < len(self.months):
+            vector = before.vector[:kept] + vector + before.vector[end:]
+        return Known(version, True, home, vector)
 
     def forget(self) -> None:
         self.known.clear()

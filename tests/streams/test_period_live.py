@@ -136,3 +136,22 @@ def test_counted_rows_give_the_reports_aggregate_and_indicators():
         assert live.indicators == indicators(counted)
     assert period_figures(stage2["101"].months[month], BIR).aggregate.categories.company == 2
     assert sum(Counter(stage2["147"].months[month]).values()) == 1
+
+
+def test_an_income_report_changes_the_rows_of_its_periods_and_its_twelve_lookbacks_and_no_others():
+    """A long course without company-oriented effort; 20 hours in 2021-01 make it "with" in
+    the lookbacks 2021-01 .. 2021-12 and give paid hours in the periods ending 2021-01 .. 2021-03."""
+    store, state = _store(), DictState()
+    history = History(municipality=None)
+    history.add("enrolled", at="2020-12-01", pool="bir", municipality="101")
+    history.add("benefit_changed", at="2019-03-01", benefit="ressourceforloeb")
+    for event in history.events:
+        _feed(store, state, event)
+    income = history.add("income_reported", month="2021-01", hours=20.0, kind="ordinary")
+    [(_, update)] = _feed(store, state, income).updates
+    months = range(parse_month(BIR.first_month), parse_month(BIR.last_month) + 1)
+    rows = {m: ROWS[i] for m, i in zip(months, update.vector, strict=True)}
+    timeline = build_timeline([decode(line) for line in history.lines()], "bir")
+    assert tuple(rows.values()) == citizen_rows(timeline, BIR, months, RULES)
+    assert [rows[parse_month(m)][2] for m in ("2020-12", "2021-01", "2021-12", "2022-01")] == [True, False, False, True]
+    assert [rows[parse_month(m)][0] for m in ("2021-03", "2021-04")] == ["paid_hours", "not_positive"]
