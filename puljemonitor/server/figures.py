@@ -16,15 +16,14 @@ from collections.abc import Callable, Hashable
 import msgspec
 
 from projections.aggregates import Tallies, aggregate
-from projections.audit import audit
 from projections.disclosure import disclose, undisclosed
 from projections.months import statuses
 from projections.reports import history_months, monthly_aggregates, participant_result, published_cutoff
-from projections.timeline import build_timeline, order_key
 from puljemonitor.html import render_html, render_period_html
 from puljemonitor.replay import Reports
 from puljemonitor.server import period_figures, shapes
 from puljemonitor.server.access import Role
+from puljemonitor.server.citizens import listed
 from puljemonitor.server.source import Change, FiguresSource, pool_months
 from schemas import pools, reference
 from schemas.calendar import Month, format_month, parse_month
@@ -273,35 +272,22 @@ class Figures:
     def _citizens(self, pool: Pool | PeriodPool, code: str, month: Month, rules: Rules, candidates, detail=False):
         if isinstance(pool, PeriodPool):
             return period_figures.citizens(self, pool, code, month, rules, candidates, detail)
-        cutoff = published_cutoff(pool, month)
-        months = history_months(pool, month)
-        changes = audit(candidates, pool=pool, month=month, cutoff=cutoff, rules=rules, municipalities={code})
-        audited = {c.citizen: c for m in changes.municipalities.values() for c in m.changes}
-        found = []
-        for events in candidates:
-            timeline = build_timeline(events, pool.name)
-            change = audited.get(events[0].citizen)
-            if timeline.municipality != code and change is None:
-                continue  # another municipality's citizen, now and as published
-            row = statuses(timeline, months, rules) if timeline.municipality == code else {}
-            fields = dict(
-                pseudonym=events[0].citizen,
-                status=change.now if change else row[month],
-                statuses={format_month(m): s for m, s in row.items()},
-                audit=shapes.AuditChange(published=change.published, now=change.now, events=change.events,
-                                         warnings=change.warnings) if change else None,
-            )  # fmt: skip
-            if detail:
-                events = [msgspec.to_builtins(e) for e in sorted(events, key=order_key)]
-                found.append(shapes.CitizenDetail(**fields, events=events, warnings=timeline.warnings))
-            else:
-                found.append(shapes.Citizen(**fields))
+
+        def describe(timeline, change, months, here) -> dict:
+            row = statuses(timeline, months, rules) if here else {}
+            return {
+                "status": change.now if change else row[month],
+                "statuses": {format_month(m): s for m, s in row.items()},
+            }
+
+        cutoff, found = listed(pool, code, month, rules, candidates, detail, describe,
+                               (shapes.Citizen, shapes.CitizenDetail))  # fmt: skip
         return shapes.Citizens(
             pool=pool.name,
             municipality=code,
             month=format_month(month),
             published_as_of=cutoff.isoformat(),
-            citizens=sorted(found, key=lambda c: c.pseudonym),
+            citizens=found,
         )
 
     def page(

@@ -22,16 +22,13 @@ from typing import Protocol
 import msgspec
 
 from projections.aggregates import Tallies
-from projections.audit import audit
 from projections.period_disclosure import disclose_period, undisclosed_period
 from projections.period_report import citizen_rows, indicators, period_aggregate
 from projections.periods import period_months
-from projections.reports import history_months, published_cutoff
-from projections.timeline import build_timeline, order_key
 from puljemonitor.replay import Reports
 from puljemonitor.server import period_shapes as ps
-from puljemonitor.server import shapes
 from puljemonitor.server.access import Role
+from puljemonitor.server.citizens import listed
 from puljemonitor.server.source import FiguresSource
 from schemas import pools
 from schemas.calendar import Month, format_month
@@ -126,40 +123,27 @@ def citizens(f: Figures, pool: PeriodPool, code: str, month: Month, rules: Rules
     """The municipality's BIR citizens: each one's row in the pool's months up to ``month``
     and, where the month's period category differs from the published one, the audit's
     deciding events. A citizen of another municipality (now and as published) is left out."""
-    cutoff = published_cutoff(pool, month)
-    months = history_months(pool, month)
-    changes = audit(candidates, pool=pool, month=month, cutoff=cutoff, rules=rules, municipalities={code})
-    audited = {c.citizen: c for m in changes.municipalities.values() for c in m.changes}
-    found = []
-    for events in candidates:
-        timeline = build_timeline(events, pool.name)
-        change = audited.get(events[0].citizen)
-        if timeline.municipality != code and change is None:
-            continue  # another municipality's citizen, now and as published
-        rows = citizen_rows(timeline, pool, months, rules) if timeline.municipality == code else ()
+
+    def describe(timeline, change, months, here) -> dict:
+        rows = citizen_rows(timeline, pool, months, rules) if here else ()
         status, band, without = rows[-1] if rows else (change.now, None, None)
-        fields = dict(
-            pseudonym=events[0].citizen,
-            status=change.now if change else status,
-            band=band,
-            without_company=without,
-            rows={format_month(m): ps.PeriodRow(status=r[0], band=r[1], without_company=r[2])
-                  for m, r in zip(months, rows, strict=False)},
-            audit=shapes.AuditChange(published=change.published, now=change.now, events=change.events,
-                                     warnings=change.warnings) if change else None,
-        )  # fmt: skip
-        if detail:
-            events = [msgspec.to_builtins(e) for e in sorted(events, key=order_key)]
-            found.append(ps.PeriodCitizenDetail(**fields, events=events, warnings=timeline.warnings))
-        else:
-            found.append(ps.PeriodCitizen(**fields))
+        return {
+            "status": change.now if change else status,
+            "band": band,
+            "without_company": without,
+            "rows": {format_month(m): ps.PeriodRow(status=r[0], band=r[1], without_company=r[2])
+                     for m, r in zip(months, rows, strict=False)},
+        }  # fmt: skip
+
+    cutoff, found = listed(pool, code, month, rules, candidates, detail, describe,
+                           (ps.PeriodCitizen, ps.PeriodCitizenDetail))  # fmt: skip
     return ps.PeriodCitizens(
         pool=pool.name,
         municipality=code,
         month=format_month(month),
         period=span(pool, month),
         published_as_of=cutoff.isoformat(),
-        citizens=sorted(found, key=lambda c: c.pseudonym),
+        citizens=found,
     )
 
 
