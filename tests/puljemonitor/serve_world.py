@@ -48,6 +48,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from puljemonitor.server.logsource import LogSource
 from tests.builders import History
 
 A, B, TAARNBY, DRAGOER = "101", "147", "185", "155"
@@ -130,6 +131,26 @@ def log_lines() -> list[bytes]:
 def write_log(path: Path) -> Path:
     path.write_bytes(b"\n".join(log_lines()) + b"\n")
     return path
+
+
+def followed(log: Path, lines: list[bytes], cuts: list[int], on_change=None) -> LogSource:
+    """A followed log that starts as ``lines[:cuts[1]]`` and grows by ``lines[cuts[i]:cuts[i+1]]``,
+    each batch absorbed as ``serve --follow`` absorbs it (``on_change`` hears every change)."""
+    log.write_bytes(b"".join(line + b"\n" for line in lines[: cuts[1]]))
+    source = LogSource(log, follow=True)
+    source.load()
+    if on_change is not None:
+        source.subscribe(on_change)
+    for start, end in zip(cuts[1:], cuts[2:]):
+        with open(log, "ab") as f:
+            f.write(b"".join(line + b"\n" for line in lines[start:end]))
+        source.absorb()
+    return source
+
+
+def nonzero(tallies) -> dict:
+    """Tallies without the zero counts a citizen who moved away leaves behind."""
+    return {k: +c for k, c in tallies.items() if +c}
 
 
 def free_port() -> int:

@@ -30,7 +30,7 @@ from schemas import pools
 from schemas.calendar import parse_month
 from schemas.pools import Rules
 from tests.builders import History, demo_log
-from tests.puljemonitor.serve_world import DRAGOER, A, B, bir_world, running_server, write_log
+from tests.puljemonitor.serve_world import DRAGOER, A, B, bir_world, followed, nonzero, running_server, write_log
 from tests.puljemonitor.test_serve_live import Subscriber
 
 BP = "/api/v1/pools/bir"
@@ -276,10 +276,6 @@ def _bir_property_lines() -> list[bytes]:
 BIR_LINES = _bir_property_lines()
 
 
-def _nonzero(tallies) -> dict:
-    return {k: +c for k, c in tallies.items() if +c}
-
-
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_order_duplicates_and_batches_of_appended_bir_lines_give_the_counts_of_one_replay(data):
@@ -287,36 +283,22 @@ def test_any_order_duplicates_and_batches_of_appended_bir_lines_give_the_counts_
     lines = lines + data.draw(st.lists(st.sampled_from(BIR_LINES), max_size=6))  # duplicates
     cuts = sorted(data.draw(st.sets(st.integers(0, len(lines)), max_size=5)) | {0, len(lines)})
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "log.jsonl"
-        log.write_bytes(b"".join(line + b"\n" for line in lines[: cuts[1]]))
-        source = LogSource(log, follow=True)
-        source.load()
-        for start, end in zip(cuts[1:], cuts[2:]):
-            with open(log, "ab") as f:
-                f.write(b"".join(line + b"\n" for line in lines[start:end]))
-            source.absorb()
+        source = followed(Path(tmp) / "log.jsonl", lines, cuts)
         fresh = Replay(quiet=True)
         fresh.ingest_lines(lines)
         expected = count(fresh.store.citizens(), pool=BIR, rules=Rules())
-        assert _nonzero(source.tallies(BIR, Rules(), None)) == _nonzero(expected)
+        assert nonzero(source.tallies(BIR, Rules(), None)) == nonzero(expected)
         source.close()
 
 
 def test_following_the_demo_log_keeps_birs_counts_equal_to_a_fresh_replay(tmp_path):
     lines = demo_log(tmp_path)
     half = len(lines) // 2
-    log = tmp_path / "follow.jsonl"
-    log.write_bytes(b"".join(line + b"\n" for line in lines[:half]))
-    source = LogSource(log, follow=True)
-    source.load()
-    for start in range(half, len(lines), 211):
-        with open(log, "ab") as f:
-            f.write(b"".join(line + b"\n" for line in lines[start : start + 211]))
-        source.absorb()
+    source = followed(tmp_path / "follow.jsonl", lines, [0, *range(half, len(lines), 211), len(lines)])
     fresh = Replay(quiet=True)
     fresh.ingest_lines(lines)
     tallies = source.tallies(BIR, Rules(), None)
-    assert _nonzero(tallies) == _nonzero(count(fresh.store.citizens(), pool=BIR, rules=Rules()))
+    assert nonzero(tallies) == nonzero(count(fresh.store.citizens(), pool=BIR, rules=Rules()))
     assert (
         sum(sum(c.values()) for (_, m), c in tallies.items() if m == parse_month("2021-04")) > 0
     )  # the demo has BIR citizens

@@ -27,7 +27,17 @@ from puljemonitor.server.source import pool_months
 from schemas import pools
 from schemas.pools import Rules
 from tests.builders import History, demo_log
-from tests.puljemonitor.serve_world import RECORDED, A, B, pseudonyms, running_server, world, write_log
+from tests.puljemonitor.serve_world import (
+    RECORDED,
+    A,
+    B,
+    followed,
+    nonzero,
+    pseudonyms,
+    running_server,
+    world,
+    write_log,
+)
 
 P = "/api/v1/pools/afklaringspuljen"
 
@@ -168,22 +178,13 @@ def test_a_subscriber_resumes_with_last_event_id_and_a_stale_id_gets_a_reset(ser
 def test_following_keeps_the_counts_equal_to_a_fresh_replay_of_the_longer_log(tmp_path):
     lines = demo_log(tmp_path)
     half = len(lines) // 2
-    log = tmp_path / "follow.jsonl"
-    log.write_bytes(b"".join(line + b"\n" for line in lines[:half]))
-    source = LogSource(log, follow=True)
-    source.load()
     changes = []
-    source.subscribe(changes.append)
-    for start in range(half, len(lines), 97):  # batches that split citizens' histories
-        append(log, *lines[start : start + 97])
-        source.absorb()
+    cuts = [0, *range(half, len(lines), 97), len(lines)]  # batches that split citizens' histories
+    source = followed(tmp_path / "follow.jsonl", lines, cuts, changes.append)
     pool = pools.pool("afklaringspuljen")
     fresh = Replay(quiet=True)
     fresh.ingest_lines(lines)
     expected = count_statuses(fresh.store.citizens(), pool=pool, months=pool_months(pool), rules=Rules())
-
-    def nonzero(t):
-        return {k: +c for k, c in t.items() if +c}
 
     assert nonzero(source.tallies(pool, Rules(), None)) == nonzero(expected)
     assert source.counts() == fresh.counts
@@ -207,10 +208,6 @@ def _property_lines() -> list[bytes]:
 PROPERTY_LINES = _property_lines()
 
 
-def _nonzero(tallies) -> dict:
-    return {k: +c for k, c in tallies.items() if +c}
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_order_duplicates_and_batches_of_appended_lines_give_the_counts_of_one_replay(data):
@@ -219,17 +216,11 @@ def test_any_order_duplicates_and_batches_of_appended_lines_give_the_counts_of_o
     cuts = sorted(data.draw(st.sets(st.integers(0, len(lines)), max_size=5)) | {0, len(lines)})
     pool = pools.pool("afklaringspuljen")
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "log.jsonl"
-        log.write_bytes(b"".join(line + b"\n" for line in lines[: cuts[1]]))
-        source = LogSource(log, follow=True)
-        source.load()
-        for start, end in zip(cuts[1:], cuts[2:]):
-            append(log, *lines[start:end])
-            source.absorb()
+        source = followed(Path(tmp) / "log.jsonl", lines, cuts)
         fresh = Replay(quiet=True)
         fresh.ingest_lines(lines)
         expected = count_statuses(fresh.store.citizens(), pool=pool, months=pool_months(pool), rules=Rules())
-        assert _nonzero(source.tallies(pool, Rules(), None)) == _nonzero(expected)
+        assert nonzero(source.tallies(pool, Rules(), None)) == nonzero(expected)
         assert source.counts() == fresh.counts
         source.close()
 
