@@ -98,23 +98,25 @@ def main() -> None:
 
         return wrapper
 
-    store = CitizenStore(pool, rules)
-    states: dict[bytes | None, DictState] = {}
+    class Stage:
+        """``fold_step`` over ``store`` with each citizen's state a dict, as the citizens stage runs it."""
 
-    def incremental(key, raw):
-        state = states.get(key)
-        if state is None:
-            state = states[key] = DictState()
-        fold_step(store, state, key, raw)
+        def __init__(self, store: CitizenStore) -> None:
+            self.store = store
+            self.states: dict[bytes | None, DictState] = {}
 
-    both_pools = CitizenStore(pool, rules, [pools.pool("bir")])
-    both_states: dict[bytes | None, DictState] = {}
+        def __call__(self, key, raw) -> None:
+            state = self.states.get(key)
+            if state is None:
+                state = self.states[key] = DictState()
+            fold_step(self.store, state, key, raw)
 
-    def with_bir(key, raw):
-        state = both_states.get(key)
-        if state is None:
-            state = both_states[key] = DictState()
-        fold_step(both_pools, state, key, raw)
+        def reset(self) -> None:
+            self.store.forget()
+            self.states.clear()
+
+    incremental = Stage(CitizenStore(pool, rules))
+    with_bir = Stage(CitizenStore(pool, rules, [pools.pool("bir")]))
 
     citizens: dict = {}
 
@@ -134,14 +136,12 @@ def main() -> None:
             counting(add_last),
             counting(add_income),
         )
-        store.forget()
-        states.clear()
+        incremental.reset()
         for key, raw in msgs:
             incremental(key, raw)
         results[0]["fast_path_share"] = round(fast["n"] / len(msgs), 3)
         results.append(measure("fold_step with BIR's rows (the worker's step)", with_bir, msgs))
-        both_pools.forget()
-        both_states.clear()
+        with_bir.reset()
         results.append(measure("floor: decode + admission, no statuses", floor, msgs))
     peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     for r in results:
