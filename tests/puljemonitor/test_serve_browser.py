@@ -22,7 +22,7 @@ from puljemonitor.server.access import Role, add_token
 from schemas import pools
 from schemas.calendar import parse_month
 from schemas.pools import Rules
-from tests.builders import demo_log, report
+from tests.builders import History, demo_log, report
 from tests.puljemonitor.chromium_cdp import Chromium
 from tests.puljemonitor.serve_world import running_server
 
@@ -47,15 +47,11 @@ def chromium() -> str:
 
 def newcomer() -> bytes:
     """A citizen of København enrolled in time, on førtidspension: one more enrolled in the project."""
-    return b"\n".join(
-        json.dumps(e).encode()
-        for e in (
-            {"type": "enrolled", "id": "new-1", "citizen": "newcomer-1", "recorded": "2020-08-01T12:00:00+02:00",
-             "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": "101"},
-            {"type": "benefit_changed", "id": "new-2", "citizen": "newcomer-1", "recorded": "2020-08-01T12:00:00+02:00",
-             "at": "2020-06-01", "benefit": "foertidspension"},
-        )
-    ) + b"\n"  # fmt: skip
+    h = History("newcomer-1", municipality=None)
+    recorded = "2020-08-01T12:00:00+02:00"
+    h.add("enrolled", at="2020-07-30", pool="afklaringspuljen", municipality="101", recorded=recorded)
+    h.add("benefit_changed", at="2020-06-01", benefit="foertidspension", recorded=recorded)
+    return b"".join(line + b"\n" for line in h.lines())
 
 
 def test_the_dashboard_shows_the_demos_figures_and_updates_one_when_a_line_is_appended(chromium, tmp_path):
@@ -113,15 +109,11 @@ BIR_TARGET = (
 
 def bir_newcomer() -> bytes:
     """A BIR citizen of København on a resource course: one more in BIR's target group."""
-    return b"\n".join(
-        json.dumps(e).encode()
-        for e in (
-            {"type": "enrolled", "id": "bir-new-1", "citizen": "bir-newcomer-1", "recorded": "2021-01-05T12:00:00+01:00",
-             "at": "2021-01-04", "pool": "bir", "municipality": "101"},
-            {"type": "benefit_changed", "id": "bir-new-2", "citizen": "bir-newcomer-1",
-             "recorded": "2021-01-05T12:00:00+01:00", "at": "2020-06-01", "benefit": "ressourceforloeb"},
-        )
-    ) + b"\n"  # fmt: skip
+    h = History("bir-newcomer-1", municipality=None)
+    recorded = "2021-01-05T12:00:00+01:00"
+    h.add("enrolled", at="2021-01-04", pool="bir", municipality="101", recorded=recorded)
+    h.add("benefit_changed", at="2020-06-01", benefit="ressourceforloeb", recorded=recorded)
+    return b"".join(line + b"\n" for line in h.lines())
 
 
 def test_the_dashboard_switches_to_bir_shows_its_report_and_updates_its_target_group_live(chromium, tmp_path):
