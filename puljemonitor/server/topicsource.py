@@ -26,22 +26,17 @@ class TopicSource(ReplaySource):
         super().__init__(follow=True, poll_seconds=0.0)
         self.name = f"kafka://{broker}/{topic}"
         self.follower = TopicFollower(broker, topic)  # TopicMissing, BrokerUnreachable: before serving
-        self._messages = 0
 
     def _ingest(self) -> None:
         self.replay.ingest_messages(self._until_caught_up(), self._reject)
-        self._messages = self.replay.counts.lines
 
     def _until_caught_up(self):
         while not self.follower.caught_up():
             yield from self.follower.poll(WAIT_SECONDS)
 
     def _appended(self) -> list[tuple[int, bytes, object]]:
-        appended = []
-        for key, value in self.follower.poll(WAIT_SECONDS):
-            self._messages += 1
-            appended.append((self._messages, value, key))
-        return appended
+        counted = self.replay.intake.counts.lines  # every message is an input line: numbered on from there
+        return [(counted + i, value, key) for i, (key, value) in enumerate(self.follower.poll(WAIT_SECONDS), 1)]
 
     def ready(self) -> bool:
         """Ready once the start has read every partition to its end (:meth:`_ingest`); records
