@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 
 from projections.aggregates import Tallies, aggregate
@@ -30,33 +31,41 @@ def published_cutoff(pool: Pool, month: Month) -> dt.datetime:
 
 def participant_result(tallies: Tallies, participant: Participant, pool: Pool, month: Month) -> ParticipantResult:
     """A participant's aggregate for ``month`` and its best month of the window so far."""
-    return participant_results(tallies, participant, pool, [month])[month]
+    return participant_results(lambda m: tallies.combined(participant.codes, m), participant, pool, [month])[month]
 
 
 def participant_results(
-    tallies: Tallies, participant: Participant, pool: Pool, months: Iterable[Month]
+    counts: Callable[[Month], Counter], participant: Participant, pool: Pool, months: Iterable[Month]
 ) -> dict[Month, ParticipantResult]:
-    """:func:`participant_result` for several months, each month's aggregate computed once
-    (the live totals re-emit a participant's every later month when a window month changes)."""
+    """:func:`participant_result` for several months, from ``counts(month)`` (the participant's
+    municipalities' statuses added up), each month's aggregate computed once (the live totals
+    re-emit a participant's every later month when a window month changes, and keep the sums)."""
     cache: dict[Month, Aggregate] = {}
 
     def monthly(m: Month) -> Aggregate:
         if m not in cache:
-            cache[m] = aggregate(tallies.combined(participant.codes, m), pool)
+            cache[m] = aggregate(counts(m), pool)
         return cache[m]
 
-    results = {}
-    for month in months:
-        best: tuple[Fraction, Month] | None = None
-        achieved = False
-        for m in window_months(pool, month):
-            agg = monthly(m)
-            if not agg.measured:
-                continue
+    # The window so far after each of its months: the best share (the first month to reach
+    # it) and whether any month met the requirement. A report month reads the entry of its last
+    # window month, so the window is walked once for all the months asked for.
+    months = sorted(months)
+    so_far: dict[Month, tuple[tuple[Fraction, Month] | None, bool]] = {}
+    best: tuple[Fraction, Month] | None = None
+    achieved = False
+    for m in window_months(pool, months[-1]) if months else ():
+        agg = monthly(m)
+        if agg.measured:
             achieved = achieved or bool(agg.requirement_met)
             share = Fraction(agg.positive, agg.measured)
             if best is None or share > best[0]:
                 best = (share, m)
+        so_far[m] = (best, achieved)
+    results = {}
+    for month in months:
+        window = window_months(pool, month)
+        best, achieved = so_far[window[-1]] if window else (None, False)
         results[month] = ParticipantResult(
             codes=list(participant.codes),
             aggregate=monthly(month),

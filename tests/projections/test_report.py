@@ -3,14 +3,17 @@
 import datetime as dt
 import json
 from collections import Counter
+from fractions import Fraction
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from projections.aggregates import Tallies
-from projections.reports import published_cutoff
+from projections.aggregates import Tallies, aggregate
+from projections.reports import participant_results, published_cutoff, window_months
 from schemas import pools
-from schemas.calendar import parse_month
+from schemas.calendar import format_month, parse_month
 from schemas.pools import Rules
 from tests.builders import History, report
 
@@ -167,3 +170,27 @@ def test_tallies_of_disjoint_citizens_add_up_key_by_key():
         ("147", okt): Counter(education=3),
     }
     assert theirs[("101", sep)] == Counter(exempt=1, not_positive=4)  # the added tallies are left as they were
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shares=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1, max_size=40),
+    asked=st.lists(st.integers(0, 60), min_size=1, max_size=12, unique=True),
+)
+def test_a_participants_months_read_together_equal_the_definition_month_by_month(shares, asked):
+    """``participant_results`` walks the window once for every month asked; each month must still
+    be what spec §5 says: achieved if any window month so far met the requirement, and the best
+    share of those months, the earliest on a tie."""
+    (participant, *_) = POOL.participants
+    first = parse_month(POOL.window_first) - 3
+    counts = {first + i: Counter(foertidspension=p, not_positive=n) for i, (p, n) in enumerate(shares)}
+    months = [first + a for a in asked]
+    results = participant_results(lambda m: counts.get(m, Counter()), participant, POOL, months)
+    for month in months:
+        window = [m for m in window_months(POOL, month) if aggregate(counts.get(m, Counter()), POOL).measured]
+        aggregates = {m: aggregate(counts[m], POOL) for m in window}
+        best = max(window, key=lambda m: (Fraction(aggregates[m].positive, aggregates[m].measured), -m), default=None)
+        result = results[month]
+        assert result.achieved == any(aggregates[m].requirement_met for m in window)
+        assert result.best_month == (format_month(best) if best is not None else None)
+        assert result.aggregate == aggregate(counts.get(month, Counter()), POOL)
