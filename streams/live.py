@@ -256,13 +256,21 @@ class Figures(NamedTuple):
 
 
 class _Counted:
-    """Stage 3's memory of one pool: every municipality's latest counts and their versions;
-    a subclass says which records a municipality's changed month makes dirty."""
+    """Stage 3's memory of one pool: every municipality's latest counts and their versions, and
+    the running sums of each scope (nation, project, a participant) a municipality belongs to;
+    a subclass says which scopes a municipality is in and which records its changed month makes dirty.
+
+    Why running sums: a record of a scope would otherwise add up all of the scope's municipalities
+    for its month each time, and under load every month of every scope is re-emitted each commit.
+    The sums are exact (integer counts, moved by the difference of a municipality's old and new
+    counts), so they equal the offline ``Tallies.combined``.
+    """
 
     def __init__(self, pool: Pool | PeriodPool) -> None:
         self.pool = pool
         self.months = months_of(pool)
         self.tallies = Tallies()
+        self.sums: dict[tuple[str, Month], Counter] = {}
         self.versions: dict[str, int] = {}
 
     def restore(self, stored: Callable[[str], bytes | None]) -> None:
@@ -279,18 +287,38 @@ class _Counted:
             return set()
         self.versions[code] = update.version
         dirty: set[Dirty] = set()
+        scopes = self._scopes(code)
         for month in self.months:
             counts = Counter(update.months.get(month, {}))
-            if counts != self.tallies.get((code, month), Counter()):
+            old = self.tallies.get((code, month), _NONE)
+            if counts != old:
                 self.tallies[code, month] = counts
+                for scope in scopes:
+                    total = self.sums.get((scope, month))
+                    if total is None:
+                        total = self.sums[scope, month] = Counter()
+                    total.subtract(old)
+                    total.update(counts)
+                    for cell in [cell for cell in old if not total[cell]]:
+                        del total[cell]  # no zero counts, as in the offline tallies
                 dirty |= self._dirty(code, month)
         return dirty
+
+    def sum(self, scope: str, month: Month) -> Counter:
+        """The counts of a scope's municipalities in ``month``, added up."""
+        return self.sums.get((scope, month), _NONE)
+
+    def _scopes(self, code: str) -> tuple[str, ...]:
+        raise NotImplementedError
 
     def _dirty(self, code: str, month: Month) -> set[Dirty]:
         raise NotImplementedError
 
     def _version(self, codes: Iterable[str]) -> int:
         return sum(self.versions.get(code, 0) for code in codes)
+
+
+_NONE: Counter = Counter()  # never changed: the counts of a municipality or scope with no citizens
 
 
 class Totals(_Counted):
@@ -302,6 +330,10 @@ class Totals(_Counted):
         self.project_codes = [code for p in pool.participants for code in p.codes]
         self._participant_of = {code: p for p in pool.participants for code in p.codes}
         self._window = (parse_month(pool.window_first), parse_month(pool.window_last))
+
+    def _scopes(self, code: str) -> tuple[str, ...]:
+        participant = self._participant_of.get(code)
+        return ("nation", "project", "participant/" + participant.name) if participant else ("nation",)
 
     def _dirty(self, code: str, month: Month) -> set[Dirty]:
         dirty: set[Dirty] = {("nation", None, month)}
@@ -324,34 +356,28 @@ class Totals(_Counted):
 
     def figures(self, dirty: Iterable[Dirty]) -> Iterator[Figures]:
         pool = self.pool
+        versions = {"nation": self._version(self.versions), "project": self._version(self.project_codes)}
         months_of_participant: dict[str, list[Month]] = {}
         for level, name, month in sorted(dirty, key=lambda d: (d[0], d[1] or "", d[2])):
-            if level == "nation":
-                codes = self.tallies.municipalities(month)
-                yield Figures(
-                    level,
-                    None,
-                    month,
-                    self._version(self.versions),
-                    aggregate(self.tallies.combined(codes, month), pool),
-                )
-            elif level == "project":
-                codes = self.project_codes
-                yield Figures(
-                    level, None, month, self._version(codes), aggregate(self.tallies.combined(codes, month), pool)
-                )
-            else:
+            if level == "participant":
                 months_of_participant.setdefault(name, []).append(month)
+            else:
+                yield Figures(level, None, month, versions[level], aggregate(self.sum(level, month), pool))
         for name, months in months_of_participant.items():
             participant = self.participants[name]
             version = self._version(participant.codes)
-            for month, result in participant_results(self.tallies, participant, pool, months).items():
+            scope = "participant/" + name
+            results = participant_results(lambda m, scope=scope: self.sum(scope, m), participant, pool, months)
+            for month, result in results.items():
                 yield Figures("participant", name, month, version, result)
 
 
 class PeriodTotals(_Counted):
     """A period pool's project figures (BIR: every enrolling municipality is a participant, so
     the project is also the nation, as in :func:`projections.period_report.build_period_report`)."""
+
+    def _scopes(self, code: str) -> tuple[str, ...]:
+        return ("project",)
 
     def _dirty(self, code: str, month: Month) -> set[Dirty]:
         return {("project", None, month)}
@@ -362,8 +388,7 @@ class PeriodTotals(_Counted):
     def figures(self, dirty: Iterable[Dirty]) -> Iterator[Figures]:
         version = self._version(self.versions)
         for _, _, month in sorted(dirty):
-            counts = self.tallies.combined(self.tallies.municipalities(month), month)
-            yield Figures("project", None, month, version, period_figures(counts, self.pool))
+            yield Figures("project", None, month, version, period_figures(self.sum("project", month), self.pool))
 
 
 def totals_of(pool: Pool | PeriodPool) -> Totals | PeriodTotals:
