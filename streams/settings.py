@@ -33,7 +33,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     state_dir: str = "state"
     """Where the RocksDB state lives (rebuilt from changelog topics when empty)."""
     commit_interval: float = 0.1
-    """Seconds between commits (Kafka transactions); each stage's output is coalesced per commit."""
+    """Seconds between commits (Kafka transactions) while commits are quick; each stage's output is coalesced per commit."""
+    commit_interval_max: float = 1.0
+    """Longest seconds between commits: while commits are slow (under load) the interval grows to
+    as long as the last commit took, up to this (``streams/pacing.py``)."""
     events_topic: str = "events"
     """Input: citizen events, key = citizen."""
     statuses_topic: str = "statuses"

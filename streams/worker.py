@@ -73,6 +73,7 @@ from streams.live import (
     totals_of,
 )
 from streams.logs import configure_logging
+from streams.pacing import PacedProcessingContext
 from streams.period_live import PeriodFigures, period_figures
 from streams.records import (
     CountsUpdate,
@@ -107,17 +108,17 @@ class Outbox:
 
     def __init__(self, app: Application) -> None:
         self._app = app
-        self._sent: dict[str, bytes] = {}
+        self._sent: dict[str, tuple] = {}
 
     def send(self, topic: str, key: bytes, value: bytes) -> None:
         self._app._producer.produce(topic=topic, key=key, value=value)  # noqa: SLF001 (see the class docstring)
 
     def send_figures(self, topic: str, record: FeedRecord | PeriodFeedRecord) -> None:
         key = feed_key(record.pool, record.level, parse_month(record.month), record.code)
-        figures = _json.encode(record.content())
-        if self._sent.get(key) == figures:
+        content = record.content()
+        if self._sent.get(key) == content:
             return
-        self._sent[key] = figures
+        self._sent[key] = content
         self.send(topic, key.encode(), _json.encode(record))
 
     def forget(self) -> None:
@@ -125,34 +126,65 @@ class Outbox:
         self._sent.clear()
 
 
+class _Intake:
+    """One events partition's accounting within one checkpoint: read from the state at the
+    checkpoint's first message of the partition, counted in memory, written back at its commit."""
+
+    __slots__ = ("checkpoint", "counts", "next_offset")
+
+    def __init__(self, checkpoint: object, counts: InputCounts) -> None:
+        self.checkpoint = checkpoint
+        self.counts = counts
+        self.next_offset = 0
+
+
 class CitizenSink(BaseSink):
-    """The citizens stage's end: dead letters at once, status updates and accounting per commit."""
+    """The citizens stage's end: status updates and each partition's accounting, per commit.
+
+    The accounting is state (so it is exactly what was committed), but it is read and written
+    once per partition and commit rather than per message: the counts in memory belong to one
+    checkpoint, and a new checkpoint (after a commit, or an abort the worker outlived) reads
+    them from the state again.
+    """
 
     def __init__(self, worker: PipelineWorker) -> None:
         super().__init__()
         self.worker = worker
         self.coalesced = Coalesced()
-        self.intake: dict[int, tuple[int, InputCounts]] = {}  # partition → (next offset, counts)
+        self.intake: dict[int, _Intake] = {}  # events partition → its accounting in this checkpoint
         self.absorbed = 0  # messages this process absorbed, for the progress line
         self._logged = 0.0
 
     def add(self, value: Any, key: Any, timestamp: int, headers: Any, topic: str, partition: int, offset: int) -> None:
-        result, counts = value
+        result: FoldResult = value
         for pool, update in result.updates:
             self.coalesced.add(pool, update)
-        self.intake[partition] = (offset + 1, counts)
+        checkpoint = self.worker.checkpoint()
+        intake = self.intake.get(partition)
+        if intake is None or intake.checkpoint is not checkpoint:
+            stored = self.worker.intake_state(partition).get_bytes(b"counts")
+            intake = self.intake[partition] = _Intake(
+                checkpoint, _intake_decoder.decode(stored) if stored else InputCounts()
+            )
+        count(intake.counts, result.outcome)
+        intake.next_offset = offset + 1
         self.absorbed += 1
 
     def flush(self) -> None:
         worker, settings = self.worker, self.worker.settings
         for batch in self.coalesced.batches():
             worker.outbox.send(settings.statuses_topic, batch_key(batch.pool, batch.municipality), encode(batch))
-        for partition, (next_offset, counts) in sorted(self.intake.items()):
+        checkpoint = worker.checkpoint()
+        for partition, intake in sorted(self.intake.items()):
+            if intake.checkpoint is not checkpoint:
+                continue  # counted in a checkpoint that did not commit: the state has the truth
+            counts = intake.counts
+            worker.intake_state(partition).set_bytes(b"counts", _msgpack.encode(counts))
             status = IntakeStatus(
                 topic=settings.events_topic,
                 partition=partition,
-                next_offset=next_offset,
-                end_offset=max(worker.end_offset(settings.events_topic, partition), next_offset),
+                next_offset=intake.next_offset,
+                end_offset=max(worker.end_offset(settings.events_topic, partition), intake.next_offset),
                 lines=counts.lines,
                 applied=counts.applied,
                 duplicates=counts.duplicates,
@@ -187,9 +219,15 @@ class FlushSink(BaseSink):
 
 class PuljemonitorApplication(Application):
     """Quix's application with the worker told about rebalances (its in-memory caches of
-    state must not outlive the partitions they came from)."""
+    state must not outlive the partitions they came from), and commits paced by their cost."""
 
     worker: PipelineWorker
+
+    def __init__(self, *, commit_interval_max: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Why the private attribute: Quix builds its processing context in __init__ and hands
+        # it to every dataframe made afterwards; the paced one must replace it before those.
+        self._processing_context = PacedProcessingContext.replacing(self._processing_context, commit_interval_max)
 
     def _on_assign(self, consumer, topic_partitions) -> None:
         super()._on_assign(consumer, topic_partitions)
@@ -232,6 +270,7 @@ class PipelineWorker:
             state_dir=str(Path(s.state_dir).absolute()),
             auto_offset_reset="earliest",
             commit_interval=s.commit_interval,
+            commit_interval_max=s.commit_interval_max,
             loglevel=None,  # our logging configuration, with CPR redaction (run())
             # A killed or paused worker's partitions move on after 10 s; after an outage the
             # clients retry every second at most (librdkafka's default back-off grows to 10 s).
@@ -301,22 +340,23 @@ class PipelineWorker:
         self.outbox.forget()
 
     # ---------------------------------------------------------------- stage 1
-    def on_event(
-        self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state
-    ) -> tuple[FoldResult, InputCounts]:
+    def on_event(self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any, state) -> FoldResult:
         result = fold_step(self.citizens, state, key, value)
-        ctx = message_context()
-        intake = self._partition_state(self._citizens_sdf, ctx.partition, _INTAKE_PREFIX)
-        stored = intake.get_bytes(b"counts")
-        counts = _intake_decoder.decode(stored) if stored else InputCounts()
-        count(counts, result.outcome)
-        intake.set_bytes(b"counts", _msgpack.encode(counts))
         if result.outcome is Outcome.REJECTED:
+            ctx = message_context()
             letter = dead_letter(result.reason, value, key, ctx.topic, ctx.partition, ctx.offset)
             self.outbox.send(
                 self.settings.rejected_topic, dead_letter_key(ctx.topic, ctx.partition, ctx.offset), letter
             )
-        return result, counts
+        return result
+
+    def checkpoint(self) -> object:
+        """The open checkpoint (a new one after every commit)."""
+        return self._citizens_sdf.processing_context.checkpoint
+
+    def intake_state(self, partition: int):
+        """The accounting's state in the citizens stage's store partition ``partition``."""
+        return self._partition_state(self._citizens_sdf, partition, _INTAKE_PREFIX)
 
     @staticmethod
     def _partition_state(sdf, partition: int, prefix: bytes):
@@ -339,6 +379,7 @@ class PipelineWorker:
     def flush_municipalities(self) -> None:
         """Each municipality's changed months of the commit, once, and its counts for the totals."""
         dirty, self.municipalities_dirty = self.municipalities_dirty, {}
+        computed_at = now()
         for (name, code), (counts, months) in sorted(dirty.items()):
             pool = self.pools[name]
             for month in sorted(months):
@@ -347,7 +388,7 @@ class PipelineWorker:
                 else:
                     figures = municipality_figures(counts, month, pool)
                 record = self._record(
-                    pool, "municipality", code, municipality_name(code), month, counts.version, figures
+                    pool, "municipality", code, municipality_name(code), month, counts.version, figures, computed_at
                 )
                 self.outbox.send_figures(self.settings.feed_topic, record)
             self.outbox.send(self.settings.counts_topic, batch_key(name, code), encode(counts))
@@ -373,6 +414,7 @@ class PipelineWorker:
     def flush_totals(self) -> None:
         """The participant, project and nation records the commit's counts changed, each once."""
         dirty, self.totals_dirty = self.totals_dirty, {}
+        computed_at = now()
         for name, keys in sorted(dirty.items()):
             totals = self.totals.get(name)
             if totals is None:
@@ -382,16 +424,25 @@ class PipelineWorker:
                 code = participant_code(participant) if participant else None
                 record = self._record(
                     totals.pool, figures.level, code, figures.participant, figures.month, figures.version,
-                    figures.figures,
+                    figures.figures, computed_at,
                 )  # fmt: skip
                 self.outbox.send_figures(self.settings.feed_topic, record)
 
     def _record(
-        self, pool, level: str, code: str | None, name: str | None, month: Month, version: int, figures
+        self,
+        pool,
+        level: str,
+        code: str | None,
+        name: str | None,
+        month: Month,
+        version: int,
+        figures,
+        computed_at: str,
     ) -> FeedRecord | PeriodFeedRecord:
         common = {
             "pool": pool.name, "level": level, "code": code, "name": name, "month": format_month(month),
-            "count_social_frikort": self.settings.count_social_frikort, "version": version, "computed_at": now(),
+            "count_social_frikort": self.settings.count_social_frikort, "version": version,
+            "computed_at": computed_at,
         }  # fmt: skip
         if isinstance(figures, PeriodFigures):
             period = period_months(pool, month)
