@@ -22,8 +22,10 @@ sent from :meth:`CitizenSink.flush`, which the checkpoint calls before it commit
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import signal
+import socket
 import time
 import warnings
 from pathlib import Path
@@ -275,6 +277,7 @@ class PipelineWorker:
             # A killed or paused worker's partitions move on after 10 s; after an outage the
             # clients retry every second at most (librdkafka's default back-off grows to 10 s).
             consumer_extra_config={
+                "group.instance.id": instance_id(s),
                 "session.timeout.ms": 10_000,
                 "heartbeat.interval.ms": 1_000,
                 **_RECONNECT,
@@ -459,6 +462,15 @@ class PipelineWorker:
         self.app.run()
 
 
+def instance_id(settings: Settings) -> str:
+    """The worker's static member id: the same for every run on this host and state dir, so a
+    worker that restarts, or whose session expired in a broker outage, takes its own place in
+    the group at once instead of waiting for the coordinator to expire its old membership.
+    Two workers never share one (each needs its own state dir)."""
+    place = f"{socket.gethostname()}:{Path(settings.state_dir).absolute()}"
+    return f"{settings.group}-{hashlib.sha256(place.encode()).hexdigest()[:12]}"
+
+
 class DeploymentMismatch(ValueError):
     """This worker would join a deployment that computes another rule variant."""
 
@@ -520,6 +532,7 @@ class Restarts:
 
     def run(self) -> None:
         from confluent_kafka import KafkaException
+        from quixstreams.kafka.exceptions import BaseKafkaException
 
         signal.signal(signal.SIGTERM, self.stop)
         while True:
@@ -527,7 +540,9 @@ class Restarts:
             try:
                 self.worker.run()
                 return
-            except KafkaException as error:
+            # Quix wraps some of librdkafka's errors in its own classes: records of the open
+            # transaction that timed out in an outage end the run as KafkaProducerDeliveryError.
+            except (KafkaException, BaseKafkaException) as error:
                 if self.stopping or not self._may_restart():
                     raise
                 log.warning(
