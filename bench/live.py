@@ -5,15 +5,22 @@
     python bench/live.py --workers 1,2         # catch-up with one worker, then (fresh) with two
     python bench/live.py --broker HOST:PORT    # an existing broker
 
-1. Catch-up: the demo log (about N events) is produced into a fresh events topic first; then
+1. Catch-up: the demo log (about N events, less the 27,000 held back for the mixed latency
+   phase) is produced into a fresh events topic first; then
    the workers start (a fresh deployment per worker count, same events topic). Throughput =
    events / (first status batch written → last feed record written), from the records' broker
    timestamps (CreateTime, set by the worker's producer), so start-up and group join are not
    counted.
-2. Latency: with the worker idle and caught up, new citizens are enrolled at a steady rate
-   (default 1,000 events/s for 30 s), round-robin over municipalities. The latency of event k
-   of municipality X is the CreateTime of the first aggregate record of X (month 2021-09) that
-   counts its enrollment, minus the time the event was handed to the producer.
+2. Latency, with the worker idle and caught up, two phases at a steady rate (default 1,000
+   events/s for 30 s each):
+   * **mixed**: the log's own last events (held back from the catch-up, so they are new to the
+     worker: what a caught-up deployment receives next), with every tenth message a *probe*,
+     the enrollment of a new citizen;
+   * **enrollments**: every message a probe (the worst case: each changes 44 months of its
+     municipality's figures).
+   Probes go round-robin over municipalities. The latency of probe k of municipality X is the
+   time the watcher reads the first committed feed record of X (month 2021-09) that counts its
+   enrollment, minus the time the probe was handed to the producer.
 
 Prints one JSON object with the figures (and writes it to bench-data/live-result.json).
 """
@@ -51,8 +58,8 @@ def main() -> None:
     parser.add_argument("--events", type=float, default=1.0, help="millions of events in the catch-up log")
     parser.add_argument("--broker", help="existing broker HOST:PORT (default: start a local one)")
     parser.add_argument("--partitions", type=int, default=8)
-    parser.add_argument("--rate", type=int, default=1000, help="events/s in the latency phase")
-    parser.add_argument("--seconds", type=int, default=30, help="length of the latency phase")
+    parser.add_argument("--rate", type=int, default=1000, help="events/s in the latency phases")
+    parser.add_argument("--seconds", type=int, default=30, help="length of each latency phase")
     parser.add_argument("--workers", default="1", help="worker counts to measure catch-up with, e.g. 1,2")
     parser.add_argument("--profile", action="store_true", help="record the worker with py-spy (if installed)")
     args = parser.parse_args()
@@ -70,11 +77,13 @@ def run(args: argparse.Namespace, broker: str) -> None:
     tag = uuid.uuid4().hex[:6]
     events = f"events-{tag}"
     result: dict = {"events_millions": args.events, "partitions": args.partitions, "cpus": os.cpu_count()}
-    log = log_for(args.events)
+    with open(log_for(args.events), "rb") as log:
+        lines = [line for line in log if line.strip()]
+    held = args.rate * args.seconds * (PROBE_EVERY - 1) // PROBE_EVERY  # the mixed phase's events
+    lines, tail = lines[:-held], lines[-held:]
     ensure_topic(broker, events, args.partitions)
     began = time.perf_counter()
-    with open(log, "rb") as lines:
-        summary = produce(lines, broker, events)
+    summary = produce(lines, broker, events)
     result["produce_events_per_s"] = round(summary.sent / (time.perf_counter() - began))
     n = summary.sent
     print(f"produced {n} events ({result['produce_events_per_s']}/s)", file=sys.stderr)
@@ -89,7 +98,10 @@ def run(args: argparse.Namespace, broker: str) -> None:
         result[f"catch_up_{count}_workers_events_per_s"] = round(n / seconds)
         print(f"catch-up, {count} worker(s): {n} events in {seconds:.1f}s = {n / seconds:.0f}/s", file=sys.stderr)
     try:
-        result.update(_latency(broker, events, last.topics["feed"], args.rate, args.seconds))
+        for phase, background in (("mixed", tail), ("enrollments", [])):
+            figures = _latency(broker, events, last.topics["feed"], args.rate, args.seconds, background)
+            result |= {f"{phase}_{name}": value for name, value in figures.items()}
+            print(f"latency, {phase}: {figures}", file=sys.stderr)
         print(json.dumps(result, indent=2))
         DATA.mkdir(exist_ok=True)
         (DATA / "live-result.json").write_text(json.dumps(result, indent=2))
@@ -185,9 +197,15 @@ def _timestamps(broker: str, topic: str, first: bool) -> list[int]:
     return [r.timestamp for r in read_records(broker, topic)]
 
 
-def _latency(broker: str, events: str, feed: str, rate: int, seconds: int) -> dict:
-    """Enroll new citizens at a steady rate; each one's latency is from handing it to the
-    producer to the committed feed record that first counts it (read_committed)."""
+#: In the mixed latency phase, one message in this many is a probe enrollment.
+PROBE_EVERY = 10
+
+
+def _latency(broker: str, events: str, feed: str, rate: int, seconds: int, background: list[bytes]) -> dict:
+    """Send ``rate`` messages a second for ``seconds``: the ``background`` lines with a probe
+    (a new citizen's enrollment) every :data:`PROBE_EVERY` messages, or only probes when there
+    are none. A probe's latency is from handing it to the producer to the committed feed record
+    that first counts it (read_committed)."""
     from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
     from schemas import reference
@@ -225,34 +243,51 @@ def _latency(broker: str, events: str, feed: str, rate: int, seconds: int) -> di
     watcher.start()
     time.sleep(3.0)
     producer = Producer({"bootstrap.servers": broker, "linger.ms": 0})
-    total = rate * seconds
+    messages = rate * seconds
+    others = iter(background)
+    probes = 0
     start = time.time()
-    for k in range(total):
+    for k in range(messages):
         delay = start + k / rate - time.time()
         if delay > 0:
             time.sleep(delay)
-        code = codes[k % len(codes)]
-        citizen = f"bench{uuid.uuid4().hex[:12]}"
-        event = {"id": "enr", "type": "enrolled", "citizen": citizen, "recorded": "2020-08-03T10:00:00+02:00",
-                 "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": code}  # fmt: skip
-        sent[code].append(time.time())
-        producer.produce(events, key=citizen.encode(), value=json.dumps(event).encode())
+        line = next(others, None) if k % PROBE_EVERY else None
+        if line is not None:
+            producer.produce(events, key=_citizen(line), value=line.rstrip(b"\n"))
+        else:
+            code = codes[probes % len(codes)]
+            probes += 1
+            citizen = f"bench{uuid.uuid4().hex[:12]}"
+            event = {"id": "enr", "type": "enrolled", "citizen": citizen, "recorded": "2020-08-03T10:00:00+02:00",
+                     "at": "2020-07-30", "pool": "afklaringspuljen", "municipality": code}  # fmt: skip
+            sent[code].append(time.time())
+            producer.produce(events, key=citizen.encode(), value=json.dumps(event).encode())
         producer.poll(0)
     producer.flush()
-    achieved = total / (time.time() - start)
+    achieved = messages / (time.time() - start)
     deadline = time.time() + 30
-    while len(latencies) < total and time.time() < deadline:
+    while len(latencies) < probes and time.time() < deadline:
         time.sleep(0.5)
     done.set()
     watcher.join(5)
     return {
         "latency_rate_per_s": round(achieved),
-        "latency_events": total,
+        "latency_probes": probes,
         "latency_observed": len(latencies),
         "latency_p50_ms": round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
         "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
         "latency_mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
     }
+
+
+def _citizen(line: bytes) -> bytes | None:
+    """The key ``produce`` would give a log line: its citizen (none for a line that is not an event)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    citizen = event.get("citizen") if isinstance(event, dict) else None
+    return citizen.encode() if isinstance(citizen, str) else None
 
 
 if __name__ == "__main__":

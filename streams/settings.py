@@ -36,7 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Seconds between commits (Kafka transactions) while commits are quick; each stage's output is coalesced per commit."""
     commit_interval_max: float = 1.0
     """Longest seconds between commits: while commits are slow (under load) the interval grows to
-    as long as the last commit took, up to this (``streams/pacing.py``)."""
+    as long as the last commit took, up to this."""
     events_topic: str = "events"
     """Input: citizen events, key = citizen."""
     statuses_topic: str = "statuses"
