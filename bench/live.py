@@ -5,8 +5,8 @@
     python bench/live.py --workers 1,2         # catch-up with one worker, then (fresh) with two
     python bench/live.py --broker HOST:PORT    # an existing broker
 
-1. Catch-up: the demo log (about N events, less the 27,000 held back for the mixed latency
-   phase) is produced into a fresh events topic first; then
+1. Catch-up: the demo log (about N events, less those held back for the mixed latency phase:
+   27,000 at the defaults) is produced into a fresh events topic first; then
    the workers start (a fresh deployment per worker count, same events topic). Throughput =
    events / (first status batch written → last feed record written), from the records' broker
    timestamps (CreateTime, set by the worker's producer), so start-up and group join are not
