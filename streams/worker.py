@@ -288,6 +288,7 @@ class PipelineWorker:
                 # A dead worker's open transaction blocks its partitions' next owner (offsets
                 # are fetched "stable") until the broker aborts it: after 10 s, not librdkafka's 60.
                 "transaction.timeout.ms": 10_000,
+                **_transactional_id(s),
                 **_RECONNECT,
             },
         )
@@ -469,6 +470,23 @@ def instance_id(settings: Settings) -> str:
     Two workers never share one (each needs its own state dir)."""
     place = f"{socket.gethostname()}:{Path(settings.state_dir).absolute()}"
     return f"{settings.group}-{hashlib.sha256(place.encode()).hexdigest()[:12]}"
+
+
+def _transactional_id(settings: Settings) -> dict[str, str]:
+    """The worker's own ``transactional.id`` (Quix picks a random one per application).
+
+    Why: a worker killed mid-transaction leaves it open until the broker aborts it (up to
+    ``transaction.timeout.ms`` plus the broker's cleanup interval), and consumers reading
+    committed records (Quix's changelog recovery among them) see no further than its start.
+    As a static member, the restarted worker gets its partitions back at once, commits after
+    that open transaction and, killed again, came back to find its stored changelog offset
+    beyond that point: Quix refused to start (``InvalidStoreChangelogOffset``; seen once in the
+    SIGKILL test under CPU load). With the same id, the restarted worker's producer aborts its
+    predecessor's transaction when it starts, before any partition is assigned.
+    """
+    if settings.processing_guarantee != "exactly-once":
+        return {}
+    return {"transactional.id": instance_id(settings)}
 
 
 class DeploymentMismatch(ValueError):
