@@ -208,6 +208,7 @@ def _latency(broker: str, events: str, feed: str, rate: int, seconds: int, backg
     that first counts it (read_committed)."""
     from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
+    from puljemonitor.producing import Refused, prepare
     from schemas import reference
     from streams.topic_reader import read_latest
 
@@ -253,7 +254,11 @@ def _latency(broker: str, events: str, feed: str, rate: int, seconds: int, backg
             time.sleep(delay)
         line = next(others, None) if k % PROBE_EVERY else None
         if line is not None:
-            producer.produce(events, key=_citizen(line), value=line.rstrip(b"\n"))
+            try:
+                message = prepare(line, None)  # keyed and CPR-checked as `produce` would send it
+            except Refused:
+                continue
+            producer.produce(events, key=message.key, value=message.value)
         else:
             code = codes[probes % len(codes)]
             probes += 1
@@ -278,16 +283,6 @@ def _latency(broker: str, events: str, feed: str, rate: int, seconds: int, backg
         "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
         "latency_mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None,
     }
-
-
-def _citizen(line: bytes) -> bytes | None:
-    """The key ``produce`` would give a log line: its citizen (none for a line that is not an event)."""
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    citizen = event.get("citizen") if isinstance(event, dict) else None
-    return citizen.encode() if isinstance(citizen, str) else None
 
 
 if __name__ == "__main__":
