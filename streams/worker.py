@@ -558,8 +558,9 @@ class Restarts:
             try:
                 self.worker.run()
                 return
-            # Quix wraps some of librdkafka's errors in its own classes: records of the open
-            # transaction that timed out in an outage end the run as KafkaProducerDeliveryError.
+            # Quix wraps some of librdkafka's errors in its own classes: in an outage, records of
+            # the open transaction that timed out end the run as KafkaProducerDeliveryError, and
+            # "all brokers are down" as KafkaConsumerException.
             except (KafkaException, BaseKafkaException) as error:
                 if self.stopping or not self._may_restart():
                     raise
